@@ -1,0 +1,25 @@
+"""pymc_fisher: the curvature of a PyMC model as a first-class citizen.
+
+Fisher information matrices, Laplace approximations and Riemannian-manifold HMC for PyMC models.
+"""
+
+from pymc_fisher.errors import (
+    DiscreteVariableError,
+    MissingPointValueError,
+    NoClosedFormError,
+    NonFiniteLogDensityError,
+    NoObservedVariablesError,
+    NotPositiveDefiniteError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DiscreteVariableError",
+    "MissingPointValueError",
+    "NoClosedFormError",
+    "NoObservedVariablesError",
+    "NonFiniteLogDensityError",
+    "NotPositiveDefiniteError",
+    "__version__",
+]

@@ -1,0 +1,51 @@
+"""Typed errors. Each names the variable at fault and says what to do."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "DiscreteVariableError",
+    "FisherError",
+    "MissingPointValueError",
+    "NoClosedFormError",
+    "NoObservedVariablesError",
+    "NonFiniteLogDensityError",
+    "NotPositiveDefiniteError",
+    "UnsupportedModelError",
+]
+
+
+class FisherError(ValueError):
+    """Base class of pymc_fisher's errors about a model or its input."""
+
+
+class DiscreteVariableError(FisherError, TypeError):
+    """A free variable is discrete, so no derivative with respect to it exists."""
+
+
+class NoObservedVariablesError(FisherError):
+    """A likelihood quantity was asked of a model without observed variables."""
+
+
+class NonFiniteLogDensityError(FisherError):
+    """The log-density, or one of its terms, is not finite at the point."""
+
+
+class NoClosedFormError(FisherError, NotImplementedError):
+    """A distribution has no closed-form Fisher information in the registry."""
+
+
+class MissingPointValueError(FisherError, KeyError):
+    """A point does not give a value for every free variable."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class NotPositiveDefiniteError(FisherError, np.linalg.LinAlgError):
+    """A matrix that must be positive definite is not."""
+
+
+class UnsupportedModelError(FisherError, NotImplementedError):
+    """The model uses a construct this function cannot handle yet."""
