@@ -223,7 +223,8 @@ def contraction_weights(factor: MetricFactor, p: np.ndarray) -> np.ndarray:
     if factor.basis is None:
         return 0.5 * (factor.inverse - np.outer(v, v))
     Q, D, g = factor.basis, factor.divided_differences, factor.eigenvalues
-    assert D is not None and g is not None
+    assert D is not None
+    assert g is not None
     # QᵀCQ = ½ (diag(1/g) - uuᵀ) with u = Qᵀv: no extra d³ products for the inner matrix.
     u = Q.T @ v
     inner = -0.5 * np.outer(u, u)

@@ -1,0 +1,89 @@
+"""Generalized leapfrog: closed-form trajectory, O(ε²) energy error, time reversibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pymc_fisher.samplers.integrator import (
+    SolverOptions,
+    generalized_leapfrog,
+    integrator_state,
+)
+from pymc_fisher.samplers.trajectory import integrate
+from tests.samplers.systems import rank_one_system, sinh_exact, sinh_system
+
+TIGHT = SolverOptions(atol=1e-13, rtol=1e-13, max_iter=100)
+
+
+def _run(system, q0, p0, eps, n):
+    state = integrator_state(system, system.evaluate(q0), p0)
+    end, kind, *_ = integrate(system, state, eps, n, options=TIGHT)
+    assert kind == "none"
+    return state, end
+
+
+def test_closed_form_trajectory_second_order():
+    system = sinh_system()
+    q0, p0, t = np.array([0.7, -1.2]), np.array([0.4, 1.5]), 1.0
+    q_exact, p_exact = sinh_exact(q0, p0, t)
+    errors = []
+    for n in (20, 40, 80):
+        _, end = _run(system, q0, p0, t / n, n)
+        errors.append(
+            np.max(np.abs(end.position.theta - q_exact)) + np.max(np.abs(end.momentum - p_exact))
+        )
+    errors = np.array(errors)
+    assert errors[0] < 0.05
+    # Halving ε divides the global error by 4 for a second-order method.
+    np.testing.assert_allclose(errors[:-1] / errors[1:], 4.0, rtol=0.1)
+
+
+@pytest.mark.parametrize("make", [sinh_system, lambda: rank_one_system(np.diag([1.0, 4.0]))])
+def test_energy_error_is_second_order(make):
+    system = make()
+    q0, p0 = np.array([0.5, -0.8]), np.array([1.0, 0.3])
+    drift = []
+    for n in (10, 20, 40):
+        start, end = _run(system, q0, p0, 1.0 / n, n)
+        drift.append(abs(end.energy - start.energy))
+    ratios = np.array(drift[:-1]) / np.array(drift[1:])
+    np.testing.assert_allclose(ratios, 4.0, rtol=0.25)
+
+
+@pytest.mark.parametrize("make", [sinh_system, lambda: rank_one_system(np.diag([1.0, 4.0]))])
+def test_time_reversibility(make):
+    system = make()
+    q0, p0 = np.array([0.3, 0.9]), np.array([-0.7, 0.6])
+    _, end = _run(system, q0, p0, 0.1, 15)
+    # Flip the momentum and integrate forward again: back to the start.
+    flipped = integrator_state(system, end.position, -end.momentum)
+    back, kind, *_ = integrate(system, flipped, 0.1, 15, options=TIGHT)
+    assert kind == "none"
+    np.testing.assert_allclose(back.position.theta, q0, atol=1e-10)
+    np.testing.assert_allclose(-back.momentum, p0, atol=1e-10)
+    # A negative step size integrates backward in time (what a tree builder calls).
+    state = end
+    for _ in range(15):
+        state, report = generalized_leapfrog(system, state, -0.1, TIGHT)
+        assert report.divergence == "none"
+    np.testing.assert_allclose(state.position.theta, q0, atol=1e-10)
+    np.testing.assert_allclose(state.momentum, p0, atol=1e-10)
+
+
+def test_solver_reports_and_few_iterations():
+    system = rank_one_system(np.diag([1.0, 4.0]))
+    state = integrator_state(system, system.evaluate(np.array([0.5, -0.8])), np.array([1.0, 0.3]))
+    _, report = generalized_leapfrog(system, state, 0.2)
+    assert report.divergence == "none"
+    assert report.residual < 1e-8
+    assert report.momentum_iterations <= 8
+    assert report.position_iterations <= 8
+
+
+def test_non_converged_solve_is_a_solver_divergence():
+    system = rank_one_system(np.diag([1.0, 4.0]), scale=5.0)
+    state = integrator_state(system, system.evaluate(np.array([2.0, -3.0])), np.array([9.0, 7.0]))
+    same, report = generalized_leapfrog(system, state, 2.0, SolverOptions(max_iter=3, memory=0))
+    assert report.divergence == "solver"
+    assert same is state
