@@ -1,0 +1,168 @@
+"""The numbers of one study row, computed from a run's ``DataTree`` with ArviZ.
+
+Conventions (the same for every sampler, so rows compare):
+
+- ESS and R-hat are taken over every element of the model's free variables (constrained
+  space, as in ``posterior``); ``ess_bulk_min``/``ess_tail_min`` are the smallest, ``rhat_max``
+  the largest (rank-normalised split R-hat).
+- ``grad_evals`` sums ``n_steps`` over warm-up and kept draws: leapfrog steps, one gradient each
+  for NUTS. For RMHMC a step also solves its implicit updates, so ``n_steps`` is a lower bound
+  on its cost; compare seconds as well.
+- ``ess_per_second = ess_bulk_min / wall_seconds`` with ``wall_seconds`` the sampling time
+  (warm-up included, compilation excluded: that is ``compile_seconds``).
+- ``max_bias_z = max |mean − reference| / MCSE(mean)`` over the referenced elements; MCSE from
+  ``arviz_stats.mcse`` (or ``sd/√n`` for independent draws).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import arviz_stats as azs
+import numpy as np
+import xarray as xr
+
+from pymc_fisher.bench.errors import StudyError
+
+__all__ = ["COLUMNS", "bias_z", "grad_evals", "summarize_run"]
+
+COLUMNS = (
+    "target",
+    "sampler",
+    "seed",
+    "wall_seconds",
+    "compile_seconds",
+    "grad_evals",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "ess_per_second",
+    "ess_per_gradient",
+    "rhat_max",
+    "divergences",
+    "max_bias_z",
+)
+
+_SAMPLE_DIMS = ("chain", "draw")
+
+
+def _stack(ds: xr.Dataset) -> np.ndarray:
+    """Every element of every variable of a per-parameter statistics Dataset, raveled."""
+    parts = [np.ravel(ds[name].values) for name in ds.data_vars]
+    return np.concatenate(parts) if parts else np.array([])
+
+
+def grad_evals(tree: xr.DataTree) -> int | None:
+    """Sum of ``n_steps`` over ``warmup_sample_stats`` and ``sample_stats``; None if absent."""
+    total, found = 0.0, False
+    for group in ("warmup_sample_stats", "sample_stats"):
+        if group in tree.children and "n_steps" in tree[group].data_vars:
+            total += float(np.nansum(tree[group]["n_steps"].values))
+            found = True
+    return round(total) if found else None
+
+
+def bias_z(
+    posterior: xr.Dataset,
+    reference: Mapping[str, object],
+    *,
+    iid: bool = False,
+) -> np.ndarray:
+    """Standardised errors ``(mean − reference) / MCSE(mean)``, raveled over referenced elements.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Draws with dims ``("chain", "draw", ...)``.
+    reference : mapping
+        Variable name to an object with a ``mean`` attribute (a :class:`Reference`) or to the
+        mean itself; broadcast against the variable's non-sample shape.
+    iid : bool
+        The draws are independent: MCSE is ``sd / sqrt(n)`` (ddof=1).
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 1.0, 2.0, 3.0]])  # one chain, mean 1.5, sd 1.29
+    >>> ds = xr.Dataset({"a": (("chain", "draw"), x)})
+    >>> z = bias_z(ds, {"a": 1.0}, iid=True)
+    >>> bool(np.isclose(z[0], 0.5 / (np.std(x, ddof=1) / 2)))
+    True
+    """
+    missing = [name for name in reference if name not in posterior.data_vars]
+    if missing:
+        raise StudyError(f"reference names {missing} are not in the posterior")
+    names = list(reference)
+    ds = posterior[names]
+    mean = ds.mean(_SAMPLE_DIMS)
+    if iid:
+        n = ds.sizes["chain"] * ds.sizes["draw"]
+        mcse = ds.std(_SAMPLE_DIMS, ddof=1) / math.sqrt(n)
+    else:
+        mcse = azs.mcse(ds, sample_dims=list(_SAMPLE_DIMS), method="mean")
+    z = []
+    for name in names:
+        ref = reference[name]
+        ref_mean = np.asarray(getattr(ref, "mean", ref), dtype=float)
+        diff = mean[name].values - np.broadcast_to(ref_mean, mean[name].shape)
+        z.append(np.ravel(diff / mcse[name].values))
+    return np.concatenate(z)
+
+
+def summarize_run(
+    tree: xr.DataTree,
+    *,
+    var_names: Sequence[str],
+    wall_seconds: float,
+    compile_seconds: float,
+    reference: Mapping[str, object] | None = None,
+    iid: bool = False,
+) -> dict[str, float | int | None]:
+    """Compute the measured columns of one study row (all of :data:`COLUMNS` but the first three).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The run's result, with a ``posterior`` group (and ``sample_stats`` for MCMC).
+    var_names : sequence of str
+        Free variables to take ESS and R-hat over.
+    wall_seconds, compile_seconds : float
+        Sampling time and compile time of the run.
+    reference : mapping, optional
+        Reference means by variable, for ``max_bias_z`` (NaN without one).
+    iid : bool
+        Independent draws: ESS is the number of draws, R-hat undefined (NaN).
+
+    Returns
+    -------
+    dict
+    """
+    posterior = tree["posterior"].to_dataset()[list(var_names)]
+    if iid:
+        n = posterior.sizes["chain"] * posterior.sizes["draw"]
+        ess_bulk = ess_tail = float(n)
+        rhat_max = float("nan")
+    else:
+        dims = list(_SAMPLE_DIMS)
+        ess_bulk = float(np.nanmin(_stack(azs.ess(posterior, sample_dims=dims, method="bulk"))))
+        ess_tail = float(np.nanmin(_stack(azs.ess(posterior, sample_dims=dims, method="tail"))))
+        rhat_max = float(np.nanmax(_stack(azs.rhat(posterior, sample_dims=dims))))
+    n_grad = None if iid else grad_evals(tree)
+    if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
+        divergences: int | None = int(tree["sample_stats"]["diverging"].values.sum())
+    else:
+        divergences = 0 if iid else None
+    max_z = float("nan")
+    if reference:
+        max_z = float(np.max(np.abs(bias_z(tree["posterior"].to_dataset(), reference, iid=iid))))
+    return {
+        "wall_seconds": float(wall_seconds),
+        "compile_seconds": float(compile_seconds),
+        "grad_evals": n_grad,
+        "ess_bulk_min": ess_bulk,
+        "ess_tail_min": ess_tail,
+        "ess_per_second": ess_bulk / wall_seconds if wall_seconds > 0 else float("nan"),
+        "ess_per_gradient": ess_bulk / n_grad if n_grad else float("nan"),
+        "rhat_max": rhat_max,
+        "divergences": divergences,
+        "max_bias_z": max_z,
+    }

@@ -1,0 +1,251 @@
+"""Samplers of comparison studies, by name: each runs one model and reports its timings.
+
+A sampler is a function ``fn(model, settings) -> SamplerRun`` (or a bare ``DataTree``, in which
+case the runner times the whole call and records no compile time). Compilation is timed apart
+from sampling: the adapters build the compiled step (or model) first, then sample.
+
+========================  ===============================================================
+name                      what runs
+========================  ===============================================================
+``nuts``                  PyMC's own NUTS (``nuts_sampler="pymc"``), chains in sequence
+``nutpie``                nutpie, compiled with numba, as ``pm.sample(nuts_sampler="nutpie")``
+``rmhmc``                 ``pymc_fisher`` RMHMC with its defaults
+``rmhmc-fisher``          RMHMC, Fisher metric, fixed-length trajectory
+``rmhmc-softabs``         RMHMC, SoftAbs metric, fixed-length trajectory
+``rmhmc-hessian``         RMHMC, Hessian metric, fixed-length trajectory
+``rmhmc-nuts``            RMHMC, Fisher metric, Riemannian No-U-Turn trajectory
+``rmhmc-softabs-nuts``    RMHMC, SoftAbs metric, Riemannian No-U-Turn trajectory
+``laplace``               baseline: independent draws from ``pymc_fisher.fit_laplace``
+========================  ===============================================================
+
+The RMHMC and Laplace adapters import their modules only when they run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import pymc as pm
+import xarray as xr
+
+from pymc_fisher.bench.errors import StudyError, UnknownSamplerError
+
+__all__ = [
+    "RunSettings",
+    "SamplerFn",
+    "SamplerRun",
+    "available_samplers",
+    "get_sampler",
+    "register_sampler",
+    "rmhmc_available",
+    "sample_laplace",
+    "sample_nutpie",
+    "sample_nuts",
+    "sample_rmhmc",
+]
+
+
+class RunSettings(NamedTuple):
+    """What one run is asked for: draws and tuning steps per chain, chains, seed."""
+
+    draws: int
+    tune: int
+    chains: int
+    seed: int
+
+
+class SamplerRun(NamedTuple):
+    """What a sampler hands back: its ``DataTree`` and where the time went.
+
+    ``iid`` marks independent draws (the Laplace baseline): their effective sample size is the
+    number of draws and their Monte Carlo standard error ``sd / sqrt(n)``.
+    """
+
+    tree: xr.DataTree
+    compile_seconds: float
+    sample_seconds: float
+    iid: bool = False
+
+
+SamplerFn = Callable[[pm.Model, RunSettings], "SamplerRun | xr.DataTree"]
+
+
+@contextlib.contextmanager
+def _quiet_pymc() -> Iterator[None]:
+    """Silence PyMC's "Sequential sampling ..." log lines; a study prints its own progress."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _sample_with_step(
+    model: pm.Model, settings: RunSettings, make_step: Callable[[], object]
+) -> SamplerRun:
+    with model, _quiet_pymc():
+        start = time.perf_counter()
+        step = make_step()
+        compiled = time.perf_counter()
+        tree = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=1,  # a study runs in parallel across runs, not across chains
+            step=step,
+            random_seed=settings.seed,
+            progressbar=False,
+            discard_tuned_samples=False,  # keep the warm-up statistics: gradients spent there
+            compute_convergence_checks=False,
+        )
+        done = time.perf_counter()
+    return SamplerRun(tree, compiled - start, done - compiled)
+
+
+def sample_nuts(model: pm.Model, settings: RunSettings) -> SamplerRun:
+    """PyMC's own NUTS; compile time is the construction of the step (logp and gradient)."""
+    return _sample_with_step(model, settings, pm.NUTS)
+
+
+def sample_nutpie(model: pm.Model, settings: RunSettings) -> SamplerRun:
+    """Nutpie with the numba backend, compiled and sampled in two timed calls."""
+    import nutpie
+
+    with _quiet_pymc():
+        start = time.perf_counter()
+        compiled_model = nutpie.compile_pymc_model(model, backend="numba")
+        compiled = time.perf_counter()
+        tree = nutpie.sample(
+            compiled_model,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=1,
+            seed=settings.seed,
+            save_warmup=True,
+            progress_bar=False,
+        )
+        done = time.perf_counter()
+    return SamplerRun(tree, compiled - start, done - compiled)
+
+
+def rmhmc_available() -> bool:
+    """Whether ``pymc_fisher.samplers.step.RMHMC`` can be imported in this environment."""
+    try:
+        from pymc_fisher.samplers.step import RMHMC  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def sample_rmhmc(
+    model: pm.Model,
+    settings: RunSettings,
+    *,
+    metric: str | None = None,
+    trajectory: str | None = None,
+) -> SamplerRun:
+    """``pymc_fisher`` RMHMC; ``None`` options keep the step method's defaults."""
+    from pymc_fisher.samplers.step import RMHMC
+
+    options = {k: v for k, v in (("metric", metric), ("trajectory", trajectory)) if v is not None}
+    return _sample_with_step(model, settings, functools.partial(RMHMC, **options))
+
+
+def sample_laplace(model: pm.Model, settings: RunSettings) -> SamplerRun:
+    """Baseline row: ``chains × draws`` independent draws from the Laplace approximation.
+
+    Mode finding and compilation are not separable from outside, so ``compile_seconds`` is NaN
+    and the whole fit counts as sampling time.
+    """
+    from pymc_fisher.laplace import fit_laplace
+
+    kwargs: dict[str, int] = {"random_seed": settings.seed}
+    if "chains" in inspect.signature(fit_laplace).parameters:
+        kwargs.update(chains=settings.chains, draws=settings.draws)
+    else:
+        kwargs.update(draws=settings.chains * settings.draws)
+    start = time.perf_counter()
+    tree = fit_laplace(model, **kwargs)
+    done = time.perf_counter()
+    return SamplerRun(tree, float("nan"), done - start, iid=True)
+
+
+_SAMPLERS: dict[str, SamplerFn] = {}
+
+
+def register_sampler(name: str, fn: SamplerFn, *, overwrite: bool = False) -> SamplerFn:
+    """Make ``fn`` available to studies and the command line under ``name``.
+
+    Parameters
+    ----------
+    name : str
+    fn : callable
+        ``fn(model, settings: RunSettings) -> SamplerRun | DataTree``. It runs in a worker
+        process, so it must be picklable by ``cloudpickle``.
+    overwrite : bool
+        Replace a registered sampler of the same name instead of raising.
+
+    Returns
+    -------
+    callable
+        ``fn``, so that this can be used as a decorator through ``functools.partial``.
+    """
+    key = name.strip().lower()
+    if key in _SAMPLERS and not overwrite:
+        raise StudyError(f"a sampler named {name!r} is already registered")
+    _SAMPLERS[key] = fn
+    return fn
+
+
+def available_samplers() -> list[str]:
+    """Names of the registered samplers.
+
+    Examples
+    --------
+    >>> {"nuts", "nutpie", "rmhmc", "laplace"} <= set(available_samplers())
+    True
+    """
+    return sorted(_SAMPLERS)
+
+
+def get_sampler(name: str) -> SamplerFn:
+    """Return the sampler registered as ``name``.
+
+    Raises
+    ------
+    UnknownSamplerError
+        With the list of registered names.
+    """
+    try:
+        return _SAMPLERS[name.strip().lower()]
+    except KeyError:
+        raise UnknownSamplerError(
+            f"no sampler named {name!r}; registered: {', '.join(available_samplers())}"
+        ) from None
+
+
+register_sampler("nuts", sample_nuts)
+register_sampler("nutpie", sample_nutpie)
+register_sampler("rmhmc", sample_rmhmc)
+register_sampler("laplace", sample_laplace)
+for _metric, _trajectory in [
+    ("fisher", "fixed"),
+    ("softabs", "fixed"),
+    ("hessian", "fixed"),
+    ("fisher", "nuts"),
+    ("softabs", "nuts"),
+]:
+    _name = f"rmhmc-{_metric}" if _trajectory == "fixed" else f"rmhmc-{_metric}-nuts"
+    register_sampler(
+        _name.replace("-fisher-nuts", "-nuts"),
+        functools.partial(sample_rmhmc, metric=_metric, trajectory=_trajectory),
+    )
