@@ -11,6 +11,7 @@ from pymc_fisher.errors import (
     NoObservedVariablesError,
     NotPositiveDefiniteError,
 )
+from pymc_fisher.information import fisher_information, fisher_information_graph
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,6 @@ __all__ = [
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "__version__",
+    "fisher_information",
+    "fisher_information_graph",
 ]

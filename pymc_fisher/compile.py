@@ -12,7 +12,7 @@ from typing import Any
 
 import pymc as pm
 import pytensor
-from pytensor.compile.function.types import Function
+from pytensor.compile import Function
 from pytensor.tensor.variable import TensorVariable
 
 __all__ = ["cached", "compile_function", "model_key"]

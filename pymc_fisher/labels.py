@@ -46,9 +46,7 @@ class ParameterLayout(NamedTuple):
         """Concatenate the values of ``point`` (keyed by ``names``) into θ."""
         if not self.names:
             return np.zeros(0)
-        return np.concatenate(
-            [np.asarray(point[n], dtype=float).reshape(-1) for n in self.names]
-        )
+        return np.concatenate([np.asarray(point[n], dtype=float).reshape(-1) for n in self.names])
 
     def unravel(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """Split θ back into a dict of arrays keyed by ``names``."""

@@ -24,6 +24,7 @@ from pymc_fisher.fisher.model_graph import Factor, ModelGraph, depends_on
 __all__ = [
     "analytic_factor_information",
     "expected_information_graph",
+    "reject_potentials",
     "split_factors",
     "tangents",
 ]
@@ -43,7 +44,9 @@ def tangents(graphs: Sequence[TensorVariable], theta: TensorVariable, size: int)
     return out
 
 
-def _contract(ta: TensorVariable, tb: TensorVariable, info: TensorVariable, batch_shape) -> TensorVariable:
+def _contract(
+    ta: TensorVariable, tb: TensorVariable, info: TensorVariable, batch_shape
+) -> TensorVariable:
     """``Σ_batch ta[:, i] info[i] tb[:, i]ᵀ`` with right-aligned broadcasting over the batch."""
     ndim = len(batch_shape)
     ta = _pad(ta, ndim)
@@ -94,10 +97,23 @@ def analytic_factor_information(factor: Factor, mg: ModelGraph) -> TensorVariabl
     return pullback(information, mg.theta, mg.layout.size, batch_shape)
 
 
+def reject_potentials(mg: ModelGraph) -> None:
+    """Potentials have no distribution to take an expectation over."""
+    if mg.potentials:
+        names = ", ".join(repr(p.name) for p in mg.model.potentials)
+        raise UnsupportedModelError(
+            f"The model has Potential terms ({names}), which have no distribution to take an "
+            "expectation over, so the expected information of the whole graph is undefined. "
+            "Use kind='observed', or metric='softabs' in RMHMC."
+        )
+
+
 def split_factors(
     mg: ModelGraph, *, include_prior: bool, method: str
 ) -> tuple[list[Factor], list[Factor]]:
     """Factors to do analytically and by Monte Carlo under ``method``."""
+    if include_prior:
+        reject_potentials(mg)
     factors = list(mg.factors if include_prior else mg.observed_factors)
     if method == "monte_carlo":
         return [], factors
@@ -148,12 +164,8 @@ def expected_information_graph(
     """
     if factors is None:
         factors = mg.factors if include_prior else mg.observed_factors
-        if include_prior and mg.potentials:
-            raise UnsupportedModelError(
-                "The model has Potential terms, which have no distribution to take an "
-                "expectation over; the expected information of the whole graph is undefined. "
-                "Use kind='observed', or metric='softabs' in RMHMC."
-            )
+        if include_prior:
+            reject_potentials(mg)
     size = mg.layout.size
     total = pt.zeros((size, size), dtype="float64")
     for factor in factors:

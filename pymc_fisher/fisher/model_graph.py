@@ -79,6 +79,12 @@ class ModelGraph(NamedTuple):
     layout: ParameterLayout
     factors: tuple[Factor, ...]
     potentials: tuple[TensorVariable, ...]
+    replacements: dict
+
+    def to_theta(self, graphs: Sequence[TensorVariable]) -> list[TensorVariable]:
+        """Re-express graphs of the model's random variables as graphs of θ."""
+        graphs = self.model.replace_rvs_by_values(list(graphs))
+        return list(graph_replace(graphs, self.replacements, strict=False))
 
     @property
     def observed_factors(self) -> tuple[Factor, ...]:
@@ -197,11 +203,9 @@ def model_graph(
         coordinate = None if observed else _coordinate_name(transforms.get(rv.name))
         if space == "constrained" and not observed:
             coordinate = "identity"
-        factors.append(
-            Factor(rv.name, rv, op, tuple(params), value_theta, logp_theta, coordinate)
-        )
+        factors.append(Factor(rv.name, rv, op, tuple(params), value_theta, logp_theta, coordinate))
     potentials = tuple(in_theta(model.potentials)) if model.potentials else ()
-    return ModelGraph(model, space, theta, layout, tuple(factors), potentials)
+    return ModelGraph(model, space, theta, layout, tuple(factors), potentials, replace)
 
 
 def _is_rng_or_size(var: TensorVariable) -> bool:

@@ -1,0 +1,107 @@
+"""Points: a user's dict of values, in either naming, to θ in the requested space.
+
+A point may name a variable by its value-variable name (``sigma_log__``, unconstrained) or by
+its own name (``sigma``, constrained), and may mix the two. Names of other model variables
+(Deterministics, observed data) are ignored, so a draw from a trace can be passed as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.errors import MissingPointValueError
+
+__all__ = ["resolve_point"]
+
+
+def _transform_functions(model: pm.Model):
+    """Compiled unconstrained → constrained and constrained → unconstrained maps (all variables)."""
+    free = list(model.free_RVs)
+    values = [model.rvs_to_values[rv] for rv in free]
+    backward = compile_function(values, model.replace_rvs_by_values(free), name="to_constrained")
+
+    placeholders = {rv: rv.type(name=rv.name) for rv in free}
+    forwards = []
+    for rv in free:
+        transform = model.rvs_to_transforms.get(rv)
+        x = placeholders[rv]
+        if transform is not None:
+            inputs = pm.pytensorf.clone_replace(list(rv.owner.inputs), placeholders)
+            x = transform.forward(x, *inputs)
+        forwards.append(pt.as_tensor(x))
+    forward = compile_function(list(placeholders.values()), forwards, name="to_unconstrained")
+    return backward, forward
+
+
+def resolve_point(
+    model: pm.Model, point: Mapping[str, object] | None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Complete a point in both spaces.
+
+    Returns
+    -------
+    unconstrained, constrained
+        Dicts keyed by value-variable name and by variable name.
+
+    Raises
+    ------
+    MissingPointValueError
+        If a free variable has no value under either name.
+    """
+    free = list(model.free_RVs)
+    value_names = [model.rvs_to_values[rv].name for rv in free]
+    names = [rv.name for rv in free]
+    if point is None:
+        point = model.initial_point()
+    known = set(model.named_vars) | set(value_names)
+    unknown = sorted(set(point) - known)
+    if unknown:
+        raise MissingPointValueError(
+            f"The point names {unknown}, which are not variables of the model. Free variables: "
+            f"{names} (or, unconstrained: {value_names})."
+        )
+    missing = [
+        n for n, v in zip(names, value_names, strict=True) if v not in point and n not in point
+    ]
+    if missing:
+        raise MissingPointValueError(
+            f"The point has no value for {missing}. Give each free variable, by its name "
+            f"({', '.join(missing)}) or its value-variable name, or pass point=None for the "
+            f"model's initial point."
+        )
+    as_array = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+    given_unc = {v for v in value_names if v in as_array}
+    if len(given_unc) == len(free) and all(v not in names or v in value_names for v in given_unc):
+        unconstrained = {v: as_array[v] for v in value_names}
+        if all(v == n for v, n in zip(value_names, names, strict=True)):
+            return unconstrained, {n: unconstrained[n] for n in names}
+    backward, forward = cached(model, "transform_functions", lambda: _transform_functions(model))
+
+    # Fixed point over the DAG: a variable given constrained needs its parents' constrained
+    # values to move to the unconstrained space, and conversely; each pass settles one level.
+    init = model.initial_point()
+    constrained = dict(zip(names, backward(*[init[v] for v in value_names]), strict=True))
+    for _ in range(len(free) + 1):
+        for n, v in zip(names, value_names, strict=True):
+            if n in as_array and (n != v or v not in given_unc):
+                constrained[n] = as_array[n]
+        from_constrained = forward(*[constrained[n] for n in names])
+        unconstrained = {
+            v: as_array[v] if v in given_unc and v != n else np.asarray(u)
+            for v, n, u in zip(value_names, names, from_constrained, strict=True)
+        }
+        new = dict(zip(names, backward(*[unconstrained[v] for v in value_names]), strict=True))
+        if all(np.array_equal(new[n], constrained[n]) for n in names):
+            break
+        constrained = new
+    shapes = {v: np.shape(init[v]) for v in value_names}
+    unconstrained = {
+        v: np.asarray(u, dtype=float).reshape(shapes[v]) for v, u in unconstrained.items()
+    }
+    constrained = {n: np.asarray(c, dtype=float) for n, c in constrained.items()}
+    return unconstrained, constrained

@@ -1,0 +1,251 @@
+"""Fisher information of a PyMC model: the public facade over the graph layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, NamedTuple, get_args
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+from pytensor.tensor.variable import TensorVariable
+
+from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.errors import NonFiniteLogDensityError
+from pymc_fisher.fisher.empirical import empirical_information_graph
+from pymc_fisher.fisher.expected import expected_information_graph, split_factors
+from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph
+from pymc_fisher.fisher.monte_carlo import monte_carlo_information
+from pymc_fisher.fisher.observed import observed_information_graph
+from pymc_fisher.fisher.points import resolve_point
+from pymc_fisher.labels import ParameterLayout
+
+__all__ = ["InformationGraph", "fisher_information", "fisher_information_graph", "graph_of"]
+
+Kind = Literal["expected", "observed", "empirical"]
+Method = Literal["auto", "analytic", "monte_carlo"]
+
+
+class InformationGraph(NamedTuple):
+    """An information matrix as a PyTensor graph of the raveled θ."""
+
+    theta: TensorVariable
+    matrix: TensorVariable
+    layout: ParameterLayout
+
+
+def _check_option(name: str, value: object, literal: object) -> None:
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
+
+
+def graph_of(model: pm.Model, space: Space) -> ModelGraph:
+    """The model's graphs in ``space``, built once per model."""
+
+    def build() -> ModelGraph:
+        shapes = {k: np.shape(v) for k, v in model.initial_point().items()}
+        return model_graph(model, shapes, space)
+
+    return cached(model, ("model_graph", space), build)
+
+
+def fisher_information_graph(
+    model: pm.Model | None = None,
+    *,
+    kind: Kind = "expected",
+    space: Space = "unconstrained",
+    include_prior: bool = False,
+) -> InformationGraph:
+    """The information matrix as a PyTensor expression of the raveled θ.
+
+    For the sampler to compile, and for users to embed in models. ``kind="expected"`` is the
+    analytic pull-back (every factor needs a closed form).
+
+    Parameters
+    ----------
+    model
+        The model (default: the one in context).
+    kind, space, include_prior
+        As in :func:`fisher_information`.
+
+    Returns
+    -------
+    InformationGraph
+        ``(theta, matrix, layout)``.
+    """
+    model = pm.modelcontext(model)
+    _check_option("kind", kind, Kind)
+    _check_option("space", space, Space)
+    mg = graph_of(model, space)
+    if kind == "observed":
+        matrix = observed_information_graph(mg, include_prior=include_prior)
+    elif kind == "expected":
+        if not include_prior:
+            mg.loglik()  # a model without observed variables has no likelihood information
+        split_factors(mg, include_prior=include_prior, method="analytic")
+        matrix = expected_information_graph(mg, include_prior=include_prior)
+    else:
+        _reject_prior_for_empirical(include_prior)
+        matrix = empirical_information_graph(mg)
+    return InformationGraph(mg.theta, matrix, mg.layout)
+
+
+def _reject_prior_for_empirical(include_prior: bool) -> None:
+    if include_prior:
+        raise ValueError(
+            "kind='empirical' sums outer products of per-observation scores of the likelihood; "
+            "the prior has no observations. Use include_prior=False, or kind='observed'."
+        )
+
+
+def _check_finite(mg: ModelGraph, theta: np.ndarray, include_prior: bool) -> None:
+    factors = mg.factors if include_prior else mg.observed_factors
+
+    def build():
+        return compile_function([mg.theta], [pt.sum(f.logp) for f in mg.factors])
+
+    fn = cached(mg.model, ("factor_logps", mg.space), build)
+    logps = dict(zip([f.name for f in mg.factors], fn(theta), strict=True))
+    bad = {f.name: float(logps[f.name]) for f in factors if not np.isfinite(logps[f.name])}
+    if bad:
+        terms = ", ".join(f"{name!r} ({value})" for name, value in bad.items())
+        raise NonFiniteLogDensityError(
+            f"The log-density is not finite at the point: {terms}. Move the point inside the "
+            f"support of those variables (check their values and their parents')."
+        )
+
+
+def fisher_information(
+    model: pm.Model | None = None,
+    point: Mapping[str, object] | None = None,
+    *,
+    kind: Kind = "expected",
+    space: Space = "unconstrained",
+    method: Method = "auto",
+    include_prior: bool = False,
+    draws: int = 1000,
+    random_seed: int | None = None,
+) -> xr.DataArray:
+    """Fisher information of a PyMC model at a point.
+
+    Parameters
+    ----------
+    model
+        The model (default: the one in context).
+    point
+        Values of the free variables, by value-variable name (``sigma_log__``) or by name
+        (``sigma``); default: the model's initial point.
+    kind
+        ``"expected"``: ``E_y[−∇² log p(y | θ)]``; ``"observed"``: ``−∇² log p(y_obs | θ)``;
+        ``"empirical"``: ``Σᵢ sᵢ sᵢᵀ`` of per-observation scores.
+    space
+        ``"unconstrained"``: with respect to the value variables (``sigma_log__``);
+        ``"constrained"``: with respect to the untransformed parameters (``sigma``).
+    method
+        For ``kind="expected"``: ``"analytic"`` (closed forms pulled back through the graph),
+        ``"monte_carlo"`` (simulate data at θ), ``"auto"`` (analytic where every factor has a
+        closed form, Monte Carlo for the others, with a warning naming them).
+    include_prior
+        Add the prior: for ``"observed"``, −∇² of the log-posterior (with the log-Jacobian in
+        the unconstrained space); for ``"expected"``, the expected information of every factor
+        of the joint density, each free variable's value a coordinate (the RMHMC metric).
+    draws
+        Monte Carlo draws per factor without a closed form.
+    random_seed
+        Seed for the Monte Carlo draws.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``("rows", "columns")`` labelled by parameter; attrs ``kind``, ``space``,
+        ``method``, ``include_prior``, ``jacobian`` and, with Monte Carlo, ``draws`` and
+        ``mcse`` (the standard error of each entry).
+
+    Raises
+    ------
+    DiscreteVariableError
+        A free variable is discrete.
+    NoObservedVariablesError
+        A likelihood information of a model without observed variables.
+    NonFiniteLogDensityError
+        The log-density is not finite at the point (names the term).
+    NoClosedFormError
+        ``method="analytic"`` and a factor has no closed form (names it).
+    MissingPointValueError
+        The point lacks a free variable.
+
+    Notes
+    -----
+    The information is of the likelihood unless ``include_prior=True``. In the constrained
+    space the matrices are those of the model with its transforms removed, which is the exact
+    change of variables: expected information transforms as ``I_φ = Jᵀ I_θ J``.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc as pm, pymc_fisher as pmf
+    >>> with pm.Model() as model:
+    ...     mu = pm.Normal("mu", 0, 10)
+    ...     y = pm.Normal("y", mu, 2.0, observed=np.zeros(8))
+    >>> float(pmf.fisher_information(model, {"mu": 0.0})[0, 0])  # n / σ² = 8 / 4
+    2.0
+    """
+    model = pm.modelcontext(model)
+    _check_option("kind", kind, Kind)
+    _check_option("space", space, Space)
+    _check_option("method", method, Method)
+    if kind == "empirical":
+        _reject_prior_for_empirical(include_prior)
+    mg = graph_of(model, space)
+    if not include_prior:
+        mg.loglik()
+    unconstrained, constrained = resolve_point(model, point)
+    theta = mg.layout.ravel(unconstrained if space == "unconstrained" else constrained)
+    _check_finite(mg, theta, include_prior)
+
+    attrs: dict[str, object] = {
+        "kind": kind,
+        "space": space,
+        "include_prior": int(include_prior),
+        "jacobian": int(include_prior and space == "unconstrained"),
+    }
+    if kind == "expected":
+        analytic, monte_carlo = split_factors(mg, include_prior=include_prior, method=method)
+        key = ("expected", space, include_prior, tuple(f.name for f in analytic))
+        fn = cached(
+            model,
+            key,
+            lambda: compile_function([mg.theta], expected_information_graph(mg, factors=analytic)),
+        )
+        values = np.asarray(fn(theta))
+        attrs["method"] = "monte_carlo" if not analytic else "analytic"
+        if monte_carlo:
+            mc = monte_carlo_information(
+                mg, monte_carlo, theta, draws=draws, random_seed=random_seed
+            )
+            values = values + mc.mean
+            attrs.update(method="monte_carlo" if not analytic else "mixed", draws=draws)
+            attrs["mcse"] = mc.mcse
+            attrs["monte_carlo_factors"] = [f.name for f in monte_carlo]
+    else:
+        attrs["method"] = "analytic"
+        graph = cached(
+            model,
+            (kind, space, include_prior),
+            lambda: compile_function(
+                [mg.theta],
+                fisher_information_graph(
+                    model, kind=kind, space=space, include_prior=include_prior
+                ).matrix,
+            ),
+        )
+        values = np.asarray(graph(theta))
+    labels = list(mg.layout.labels)
+    return xr.DataArray(
+        values,
+        dims=("rows", "columns"),
+        coords={"rows": labels, "columns": labels},
+        name=f"{kind}_information",
+        attrs=attrs,
+    )
