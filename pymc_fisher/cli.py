@@ -1,0 +1,148 @@
+r"""Command line: ``pymc-fisher compare``, ``pymc-fisher demo`` and ``pymc-fisher list``.
+
+Examples
+--------
+Compare PyMC's NUTS with RMHMC on the funnel and eight schools, three seeds::
+
+    pymc-fisher compare funnel eight_schools_centered --samplers nuts,rmhmc \
+        --chains 4 --draws 1000 --tune 1000 --seeds 0,1,2 --out study/
+
+The table is printed and written to ``study/study.csv``; figures go to ``study/figures/``.
+Run the same command again after an interruption: finished runs are not repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+DEMO_TARGET = "funnel"
+DEMO_SETTINGS = {"chains": 2, "draws": 500, "tune": 500, "seeds": [0]}
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        message = f"expected comma-separated integers, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _name_list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pymc-fisher",
+        description="Sampler comparison studies for PyMC models (pymc_fisher.bench).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    compare = sub.add_parser("compare", help="run every sampler on every target over seeds")
+    compare.add_argument("targets", nargs="+", metavar="TARGET", help="registered target names")
+    compare.add_argument(
+        "--samplers", type=_name_list, default=["nuts", "nutpie"], help="comma-separated names"
+    )
+    _add_settings(compare, chains=4, draws=1000, tune=1000, seeds=[0])
+    compare.add_argument("--out", default="pymc_fisher_study", help="study folder (resumable)")
+
+    demo = sub.add_parser("demo", help="a small study: funnel, PyMC NUTS against RMHMC")
+    _add_settings(demo, **DEMO_SETTINGS)
+    demo.add_argument("--out", default=None, help="study folder (default: a temporary one)")
+
+    sub.add_parser("list", help="list registered targets and samplers")
+    return parser
+
+
+def _add_settings(
+    parser: argparse.ArgumentParser, *, chains: int, draws: int, tune: int, seeds: list[int]
+) -> None:
+    parser.add_argument("--chains", type=int, default=chains, help=f"chains per run ({chains})")
+    parser.add_argument("--draws", type=int, default=draws, help=f"draws per chain ({draws})")
+    parser.add_argument("--tune", type=int, default=tune, help=f"tuning steps per chain ({tune})")
+    parser.add_argument(
+        "--seeds", type=_int_list, default=seeds, help="comma-separated seeds, one run each"
+    )
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    parser.add_argument("--no-figures", action="store_true", help="write the CSV only")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _study(args: argparse.Namespace, targets: list[str], samplers: list[str], out: str) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures go to files; no display needed
+
+    from pymc_fisher.bench import run_study
+    from pymc_fisher.bench.report import format_table, write_report
+
+    table = run_study(
+        targets,
+        samplers,
+        seeds=args.seeds,
+        chains=args.chains,
+        draws=args.draws,
+        tune=args.tune,
+        out=out,
+        max_workers=args.workers,
+        progress=not args.quiet,
+    )
+    print(format_table(table))
+    written = write_report(table, out, rank_plots=not args.no_figures)
+    figures = f" and {len(written) - 1} figure(s) in {out}/figures" if len(written) > 1 else ""
+    print(f"\nwrote {written[0]}{figures}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 on a usage or study error.
+    """
+    args = _parser().parse_args(argv)
+    from pymc_fisher.bench import StudyError, available_samplers, available_targets
+
+    if args.command == "list":
+        print("targets: " + ", ".join(available_targets()))
+        print("samplers: " + ", ".join(available_samplers()))
+        return 0
+    try:
+        if args.command == "compare":
+            return _study(args, args.targets, args.samplers, args.out)
+        from pymc_fisher.bench import rmhmc_available
+
+        samplers = ["nuts", "rmhmc"]
+        if not rmhmc_available():
+            samplers = ["nuts", "nutpie"]
+            print(
+                "note: pymc_fisher.samplers.step.RMHMC is not importable in this installation; "
+                "comparing PyMC's NUTS with nutpie instead.",
+                file=sys.stderr,
+            )
+        out = args.out or tempfile.mkdtemp(prefix="pymc-fisher-demo-")
+        print(
+            f"demo: {DEMO_TARGET}, {' vs '.join(samplers)}, {args.chains} chains x "
+            f"({args.tune} tune + {args.draws} draws), seeds {args.seeds}, into {out}",
+            file=sys.stderr,
+        )
+        return _study(args, [DEMO_TARGET], samplers, out)
+    except StudyError as exc:
+        print(f"pymc-fisher: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
