@@ -1,0 +1,102 @@
+"""Model → compiled functions of θ that the Laplace approximation needs.
+
+Three functions, compiled once per (model, options) and cached with the model:
+
+- ``logp_grad(θ) -> (log p, ∇ log p)``: the optimisation target;
+- ``curvature(θ) -> C``: ``-∇² log p`` or the expected information of the whole graph;
+- ``draws(Θ) -> (free variables, Deterministics, log p)``: vectorised over the rows of Θ, the
+  constrained values of every free variable and Deterministic, and the Jacobian-including
+  unconstrained log-density (the target the Gaussian approximates, for Pareto k̂).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.tensor.variable import TensorVariable
+
+from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.fisher.expected import expected_information_graph
+from pymc_fisher.fisher.model_graph import ModelGraph, model_graph, point_shapes
+from pymc_fisher.fisher.observed import negative_hessian
+
+__all__ = ["LaplaceFunctions", "laplace_functions", "theta_graphs"]
+
+Curvature = Literal["observed", "expected"]
+
+
+class LaplaceFunctions(NamedTuple):
+    """Compiled callables of θ (unconstrained, raveled as ``mg.layout``)."""
+
+    mg: ModelGraph
+    logp_grad: Callable[[np.ndarray], tuple[float, np.ndarray]]
+    curvature: Callable[[np.ndarray], np.ndarray]
+    draws: Callable[[np.ndarray], list[np.ndarray]]
+    output_names: tuple[str, ...]
+
+
+def theta_graphs(mg: ModelGraph, graphs: list[TensorVariable]) -> list[TensorVariable]:
+    """Rewrite graphs of the model's value variables (and RVs) as graphs of ``mg.theta``.
+
+    ``mg`` must be the unconstrained graph, whose layout names are the value variables.
+    """
+    model = mg.model
+    value_of = {v.name: v for v in model.value_vars}
+    replace = {
+        value_of[name]: mg.theta[s].reshape(shape).astype(value_of[name].type.dtype)
+        for name, s, shape in zip(mg.layout.names, mg.layout.slices, mg.layout.shapes, strict=True)
+    }
+    graphs = model.replace_rvs_by_values(list(graphs))
+    return list(graph_replace(graphs, replace, strict=False))
+
+
+def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
+    shapes = point_shapes(model.initial_point())
+    mg = model_graph(model, shapes, "unconstrained")
+    theta = mg.theta
+    logp_jacobian = mg.logp()
+    if jacobian:
+        target = logp_jacobian
+    else:
+        # The density of the constrained values, written in unconstrained coordinates: its
+        # mode maps to the constrained-space mode, and its negative Hessian there is the
+        # constrained-space precision pulled back, Jᵀ (−∇²_c log p) J (the gradient vanishes).
+        (target,) = theta_graphs(mg, [model.logp(jacobian=False)])
+    gradient = pt.grad(target, theta)
+    logp_grad_fn = compile_function([theta], [target, gradient], name="laplace_logp_grad")
+    if curvature == "observed":
+        c = negative_hessian(target, theta)
+    else:
+        c = expected_information_graph(mg, include_prior=True)
+    curvature_fn = compile_function([theta], c, name="laplace_curvature")
+
+    outputs = [*model.free_RVs, *model.deterministics]
+    names = tuple(v.name for v in outputs)
+    graphs = [*theta_graphs(mg, outputs), logp_jacobian]
+    batch = pt.matrix("theta_draws", dtype="float64")
+    batched = vectorize_graph(graphs, {theta: batch})
+    draws_fn = compile_function([batch], batched, name="laplace_draws")
+
+    def logp_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        f, g = logp_grad_fn(x)
+        return float(f), np.asarray(g, dtype=float)
+
+    def curvature_at(x: np.ndarray) -> np.ndarray:
+        return np.asarray(curvature_fn(x), dtype=float)
+
+    def draws(x: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(o) for o in draws_fn(x)]
+
+    return LaplaceFunctions(mg, logp_grad, curvature_at, draws, names)
+
+
+def laplace_functions(model: pm.Model, *, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
+    """Return the compiled functions for ``model``, built once per ``(jacobian, curvature)``."""
+    return cached(
+        model, ("laplace", jacobian, curvature), lambda: _build(model, jacobian, curvature)
+    )
