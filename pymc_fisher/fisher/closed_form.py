@@ -13,14 +13,43 @@ The value coordinate (first, when ``value`` is given) is the free variable as θ
 ``"identity"`` (the value itself), ``"log"`` (log of a positive value) or ``"logodds"``. Its
 information is that of the density of the θ coordinate, log-Jacobian included (the log of a
 Gamma(α, θ) variable has ``I_φφ = α``), finite wherever the distribution is proper.
+
+Distributions that are not elementwise (MvNormal) cannot be written as an ``Information``; they
+register a whole pull-back instead (``register_pullback``, ``pullback_for``): a function of the
+parameters, the value, the coordinate, a ``tangents_fn(graphs)`` giving each graph's Jacobian
+batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and the batch shape,
+returning the ``(size, size)`` information summed over the batch.
+
+Entries and coordinates (value coordinate in brackets, for a free variable):
+
+============================  ===================================  ===========
+Op                            coordinates                          value
+============================  ===================================  ===========
+Normal, Cauchy                loc, scale                           [identity]
+StudentT                      loc, scale, ν                        [identity]
+HalfNormal, HalfCauchy        scale                                [log]
+Exponential                   scale (= 1/λ)                        [log]
+LogNormal                     μ, σ                                 [log]
+Gamma                         α, scale (= 1/β)                     [log]
+InverseGamma                  α, β                                 [log]
+Beta                          α, β                                 [logodds]
+Weibull                       α, β                                 [log]
+Poisson                       μ, or η = log μ                      (discrete)
+Bernoulli, Binomial           p, or η = logit p                    (discrete)
+NegativeBinomial              n, p, or n, η = logit p              (discrete)
+MvNormal (pull-back)          μ, Σ                                 [identity]
+============================  ===================================  ===========
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import pytensor.tensor as pt
+from pymc.distributions.continuous import HalfCauchyRV, WeibullBetaRV
 from pytensor.scalar.math import Sigmoid
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.random import basic as prb
@@ -28,7 +57,16 @@ from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError
 
-__all__ = ["Information", "closed_form", "has_closed_form", "register"]
+__all__ = [
+    "Information",
+    "PullBack",
+    "closed_form",
+    "has_closed_form",
+    "negative_binomial_dispersion",
+    "pullback_for",
+    "register",
+    "register_pullback",
+]
 
 Entry = TensorVariable | float | None
 Matrix = list[list[Entry]]
@@ -50,6 +88,15 @@ ClosedForm = Callable[[Sequence[TensorVariable], TensorVariable | None, str | No
 
 _REGISTRY: dict[type, ClosedForm] = {}
 
+TangentsFn = Callable[[Sequence[TensorVariable]], list[TensorVariable | None]]
+# fn(params, value, coordinate, tangents_fn, size, batch_shape) -> (size, size) graph or None
+PullBack = Callable[
+    [Sequence[TensorVariable], TensorVariable | None, str | None, TangentsFn, int, tuple],
+    TensorVariable | None,
+]
+
+_PULLBACKS: dict[type, PullBack] = {}
+
 
 def register(*op_types: type) -> Callable[[ClosedForm], ClosedForm]:
     """Register a closed form for random-variable Op classes."""
@@ -62,15 +109,47 @@ def register(*op_types: type) -> Callable[[ClosedForm], ClosedForm]:
     return decorator
 
 
+def register_pullback(*op_types: type) -> Callable[[PullBack], PullBack]:
+    """Register a whole pull-back for random-variable Op classes that are not elementwise."""
+
+    def decorator(fn: PullBack) -> PullBack:
+        for op_type in op_types:
+            _PULLBACKS[op_type] = fn
+        return fn
+
+    return decorator
+
+
+def pullback_for(op: object) -> PullBack | None:
+    """Return the registered pull-back of ``op``'s distribution, or ``None``.
+
+    The caller passes float64 parameters (see ``closed_form``), the value (``None`` when
+    observed), its coordinate, ``tangents_fn``, θ's size and the factor's batch shape.
+    """
+    fn = _PULLBACKS.get(type(op))
+    if fn is None:
+        return None
+
+    def cast_and_call(params, value, coordinate, tangents_fn, size, batch_shape):
+        params = [_float64(p) for p in params]
+        value = None if value is None else _float64(value)
+        return fn(params, value, coordinate, tangents_fn, size, batch_shape)
+
+    return cast_and_call
+
+
 def has_closed_form(op: object) -> bool:
-    """Whether the registry has an entry for ``op``."""
-    return type(op) in _REGISTRY
+    """Whether either registry (elementwise or pull-back) has an entry for ``op``."""
+    return type(op) in _REGISTRY or type(op) in _PULLBACKS
 
 
 def closed_form(
-    op: object, params: Sequence[TensorVariable], value: TensorVariable | None, coordinate: str | None
+    op: object,
+    params: Sequence[TensorVariable],
+    value: TensorVariable | None,
+    coordinate: str | None,
 ) -> Information:
-    """The closed-form information of ``op``'s distribution at ``params``.
+    """Return the closed-form information of ``op``'s distribution at ``params``.
 
     Raises
     ------
@@ -80,14 +159,20 @@ def closed_form(
     fn = _REGISTRY.get(type(op))
     if fn is None:
         raise NoClosedFormError(f"no closed-form Fisher information for {type(op).__name__}")
-    params = [pt.cast(p, "float64") if p.type.dtype != "float64" else p for p in params]
+    params = [_float64(p) for p in params]
     if value is not None and value.type.dtype != "float64":
         value = pt.cast(value, "float64")
     return fn(params, value, coordinate)
 
 
+def _float64(p: TensorVariable) -> TensorVariable:
+    """``p`` as float64; non-tensor inputs (a ``None`` size) pass through untouched."""
+    dtype = getattr(p.type, "dtype", None)
+    return pt.cast(p, "float64") if dtype is not None and dtype != "float64" else p
+
+
 def unsupported(op_name: str, coordinate: str | None) -> NoClosedFormError:
-    """The error an entry raises for a value coordinate it does not cover."""
+    """Build the error an entry raises for a value coordinate it does not cover."""
     return NoClosedFormError(
         f"no closed-form information for a free {op_name} variable held in the "
         f"{coordinate!r} coordinate"
@@ -97,7 +182,11 @@ def unsupported(op_name: str, coordinate: str | None) -> NoClosedFormError:
 def logit_of(p: TensorVariable) -> TensorVariable | None:
     """η if ``p`` is the graph ``sigmoid(η)``, else ``None``."""
     owner = p.owner
-    if owner is not None and isinstance(owner.op, Elemwise) and isinstance(owner.op.scalar_op, Sigmoid):
+    if (
+        owner is not None
+        and isinstance(owner.op, Elemwise)
+        and isinstance(owner.op.scalar_op, Sigmoid)
+    ):
         return owner.inputs[0]
     return None
 
@@ -105,7 +194,11 @@ def logit_of(p: TensorVariable) -> TensorVariable | None:
 def log_of(x: TensorVariable) -> TensorVariable | None:
     """η if ``x`` is the graph ``exp(η)``, else ``None``."""
     owner = x.owner
-    if owner is not None and isinstance(owner.op, Elemwise) and type(owner.op.scalar_op).__name__ == "Exp":
+    if (
+        owner is not None
+        and isinstance(owner.op, Elemwise)
+        and type(owner.op.scalar_op).__name__ == "Exp"
+    ):
         return owner.inputs[0]
     return None
 
@@ -119,7 +212,7 @@ def location_scale(
     scale_info: Entry,
     op_name: str,
 ) -> Information:
-    """A symmetric location-scale family: ``I_loc,scale = 0``; value enters as ``value − loc``."""
+    """Build a symmetric location-scale family: ``I_loc,scale = 0``; value enters as ``z − loc``."""
     if value is None:
         return Information((loc, scale), [[loc_info, None], [None, scale_info]])
     if coordinate != "identity":
@@ -138,7 +231,7 @@ def log_scale_family(
     location_information: float,
     op_name: str,
 ) -> Information:
-    """A positive scale family ``z = scale · u``.
+    """Build a positive scale family ``z = scale · u``.
 
     In the log coordinate φ = log z = log scale + log u is a location family, so with ``a`` the
     location information of log u: ``I_φφ = a``, ``I_φ,scale = −a/scale``, ``I_scale = a/scale²``.
@@ -149,7 +242,9 @@ def log_scale_family(
         return Information((scale,), [[scale_info]])
     if coordinate != "log":
         raise unsupported(op_name, coordinate)
-    return Information((value, scale), [[pt.as_tensor(a, dtype="float64"), -a / scale], [None, scale_info]])
+    return Information(
+        (value, scale), [[pt.as_tensor(a, dtype="float64"), -a / scale], [None, scale_info]]
+    )
 
 
 @register(prb.NormalRV)
@@ -222,3 +317,202 @@ def _bernoulli(params, value, coordinate):
 def _binomial(params, value, coordinate):
     n, p = params  # n is a count: not a coordinate
     return _bernoulli_trials(p, n)
+
+
+def extend(info: Information, coord: TensorVariable, diag: Entry, cross: dict[int, Entry]):
+    """``info`` with one more coordinate; ``cross[k]`` is its information with ``coords[k]``."""
+    matrix = [[*row, cross.get(i)] for i, row in enumerate(info.matrix)]
+    matrix.append([cross.get(i) for i in range(len(info.coords))] + [diag])
+    return Information((*info.coords, coord), matrix)
+
+
+def trigamma(x: TensorVariable) -> TensorVariable:
+    """ψ′(x)."""
+    return pt.polygamma(1, x)
+
+
+@register(prb.StudentTRV)
+def _student_t(params, value, coordinate):
+    nu, mu, sigma = params
+    # Lange, Little & Taylor (1989), JASA 84:881, appendix; ν enters only through |z − μ|, so
+    # its information with the location (and the value) is zero by symmetry.
+    loc = (nu + 1) / ((nu + 3) * sigma**2)
+    scale = 2 * nu / ((nu + 3) * sigma**2)
+    nu_nu = (trigamma(nu / 2) - trigamma((nu + 1) / 2)) / 4 - (nu + 5) / (
+        2 * nu * (nu + 1) * (nu + 3)
+    )
+    nu_scale = -2 / (sigma * (nu + 1) * (nu + 3))
+    info = location_scale(value, coordinate, mu, sigma, loc, scale, "StudentT")
+    return extend(info, nu, nu_nu, {len(info.coords) - 1: nu_scale})
+
+
+@register(prb.CauchyRV)
+def _cauchy(params, value, coordinate):
+    loc, scale = params
+    return location_scale(
+        value, coordinate, loc, scale, 1 / (2 * scale**2), 1 / (2 * scale**2), "Cauchy"
+    )
+
+
+@register(HalfCauchyRV, prb.HalfCauchyRV)
+def _half_cauchy(params, value, coordinate):
+    # PyMC's Op takes (beta,), PyTensor's (loc, scale): loc is the support's edge, not a coordinate.
+    # log|u| for u ~ Cauchy(0, 1) has location information E[4u²/(1 + u²)²] = 1/2.
+    return log_scale_family(value, coordinate, params[-1], 0.5, "HalfCauchy")
+
+
+@register(prb.InvGammaRV)
+def _inverse_gamma(params, value, coordinate):
+    alpha, beta = params  # density β^α z^(−α−1) e^(−β/z) / Γ(α)
+    a_a, a_b, b_b = trigamma(alpha), -1 / beta, alpha / beta**2
+    if value is None:
+        return Information((alpha, beta), [[a_a, a_b], [None, b_b]])
+    if coordinate != "log":
+        raise unsupported("InverseGamma", coordinate)
+    # log p(φ) = α log β − log Γ(α) − αφ − β e^(−φ);  E[β e^(−φ)] = α, E[e^(−φ)] = α/β
+    return Information(
+        (value, alpha, beta),
+        [[alpha, pt.as_tensor(1.0), -alpha / beta], [None, a_a, a_b], [None, None, b_b]],
+    )
+
+
+@register(prb.BetaRV)
+def _beta(params, value, coordinate):
+    alpha, beta = params
+    both = trigamma(alpha + beta)
+    a_a, a_b, b_b = trigamma(alpha) - both, -both, trigamma(beta) - both
+    if value is None:
+        return Information((alpha, beta), [[a_a, a_b], [None, b_b]])
+    if coordinate != "logodds":
+        raise unsupported("Beta", coordinate)
+    # z = sigmoid(φ): log p(φ) = α log z + β log(1 − z) − log B(α, β), −∂²φ = (α + β) z(1 − z)
+    total = alpha + beta
+    return Information(
+        (value, alpha, beta),
+        [
+            [alpha * beta / (total + 1), -beta / total, alpha / total],
+            [None, a_a, a_b],
+            [None, None, b_b],
+        ],
+    )
+
+
+@register(WeibullBetaRV, prb.WeibullRV)
+def _weibull(params, value, coordinate):
+    # PyMC's Op takes (α, β); PyTensor's WeibullRV (α,) with scale 1 (then β is a constant).
+    alpha, beta = (params[-2], params[-1]) if len(params) >= 2 else (params[0], pt.as_tensor(1.0))
+    # log z = log β + w/α with w = log u, u ~ Exp(1), a Gumbel(min) location-scale family:
+    # E[u log u] = 1 − γ, E[u log² u] = (1 − γ)² + π²/6 − 1.
+    g = 1 - np.euler_gamma
+    a_a = (g**2 + math.pi**2 / 6) / alpha**2
+    a_b, b_b = -g / beta, alpha**2 / beta**2
+    if value is None:
+        return Information((alpha, beta), [[a_a, a_b], [None, b_b]])
+    if coordinate != "log":
+        raise unsupported("Weibull", coordinate)
+    return Information(
+        (value, alpha, beta),
+        [[alpha**2, pt.as_tensor(g), -(alpha**2) / beta], [None, a_a, a_b], [None, None, b_b]],
+    )
+
+
+# Nodes of the trapezoidal rule for the NegativeBinomial dispersion integral (see below): the
+# error, exp(−π²/h) for an integrand analytic in the strip |Im u| < π/2, is below 1e-10
+# relative over n in [1e-2, 1e3], μ in [1e-3, 1e3] with 128 nodes (tests/test_closed_form.py).
+NB_NODES = 128
+
+
+def negative_binomial_dispersion(n: TensorVariable, ratio: TensorVariable) -> TensorVariable:
+    """``I_nn = ψ′(n) − E[ψ′(Y + n)]`` for ``Y ~ NegativeBinomial(n, p)``, ``ratio = μ/n``.
+
+    Parameters
+    ----------
+    n
+        The dispersion (PyMC's ``alpha``), positive.
+    ratio
+        ``μ/n = (1 − p)/p``, positive; broadcasts with ``n``.
+
+    Returns
+    -------
+    TensorVariable
+        ``I_nn`` elementwise, a smooth graph of ``n`` and ``ratio`` (reverse mode works).
+
+    Notes
+    -----
+    With ``ψ′(x) = ∫₀^∞ t e^(−xt)/(1 − e^(−t)) dt`` and the generating function
+    ``E[e^(−tY)] = (1 + ratio (1 − e^(−t)))^(−n)``,
+
+    ``I_nn = ∫₀^∞ t e^(−nt) (1 − E[e^(−tY)]) / (1 − e^(−t)) dt``,
+
+    a positive integrand ``≈ μt`` at 0 and ``≈ t e^(−nt)`` at ∞. After ``t = e^u`` it decays
+    double-exponentially on the right and like ``e^(2u)`` on the left; the trapezoidal rule in
+    ``u`` (Trefethen & Weideman 2014, SIAM Review 56:385) on ``[log t_lo, log t_hi]`` with
+    ``t_lo = 10⁻⁸ / max(1, μ, n)`` (left tail ``< μ t_lo²``, relative ``≲ 10⁻¹⁶``) and
+    ``t_hi = 45/n + 1`` (right tail ``< e^(−45)``) converges geometrically in the node count.
+    """
+    mu = n * ratio
+    ndim = max(n.type.ndim, ratio.type.ndim)
+    lo = math.log(1e-8) - pt.log(pt.maximum(pt.maximum(mu, n), 1.0))
+    hi = pt.log(45 / n + 1)
+    grid = np.linspace(0.0, 1.0, NB_NODES)
+    weights = np.full(NB_NODES, 1.0)
+    weights[[0, -1]] = 0.5
+    grid_t = pt.as_tensor(grid.reshape((NB_NODES,) + (1,) * ndim))
+    weights_t = pt.as_tensor(weights.reshape((NB_NODES,) + (1,) * ndim))
+    u = lo + (hi - lo) * grid_t
+    t = pt.exp(u)
+    one_minus_e = -pt.expm1(-t)
+    one_minus_pgf = -pt.expm1(-n * pt.log1p(ratio * one_minus_e))
+    integrand = t * t * pt.exp(-n * t) * one_minus_pgf / one_minus_e  # the extra t is dt/du
+    return (hi - lo) / (NB_NODES - 1) * pt.sum(weights_t * integrand, axis=0)
+
+
+@register(prb.NegBinomialRV)
+def _negative_binomial(params, value, coordinate):
+    n, p = params  # PyMC: n = alpha, p = sigmoid(log alpha − log mu)
+    eta = logit_of(p)
+    if eta is not None:  # logit coordinate: I_ηη = n(1 − p), I_nη = −(1 − p)
+        q = pt.sigmoid(-eta)
+        n_n = negative_binomial_dispersion(n, pt.exp(-eta))
+        return Information((n, eta), [[n_n, -q], [None, n * q]])
+    n_n = negative_binomial_dispersion(n, (1 - p) / p)
+    return Information((n, p), [[n_n, -1 / p], [None, n / (p**2 * (1 - p))]])
+
+
+def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -> TensorVariable:
+    """How many batch elements share each element of a graph (its broadcast multiplicity)."""
+    full = (
+        pt.prod(pt.stack([pt.as_tensor(s, dtype="int64") for s in batch_shape]))
+        if batch_shape
+        else 1
+    )
+    own = shape_of.shape[: shape_of.type.ndim - core_ndim]
+    return pt.cast(full, "float64") / pt.cast(pt.prod(own), "float64")
+
+
+@register_pullback(prb.MvNormalRV)
+def _mv_normal(params, value, coordinate, tangents_fn, size, batch_shape):
+    """Mean block ``Σ⁻¹`` (of ``z − μ``), covariance block ``½ tr(Σ⁻¹ dΣ_a Σ⁻¹ dΣ_b)``."""
+    mu, cov = params
+    if value is not None and coordinate != "identity":
+        raise unsupported("MvNormal", coordinate)
+    jacs = tangents_fn([mu, cov] if value is None else [mu, cov, value])
+    j_mu, j_cov = jacs[0], jacs[1]
+    j_z = jacs[2] if value is not None else None
+    # I_zz = Σ⁻¹, I_zμ = −Σ⁻¹: the mean block only sees z − μ
+    d = j_mu if j_z is None else (j_z if j_mu is None else j_z - j_mu)
+    chol = pt.linalg.cholesky(cov)
+    total = None
+    if d is not None:
+        # whitened tangents L⁻¹ d, batch first: (*batch, k, size)
+        w = pt.linalg.solve_triangular(chol, pt.moveaxis(d, 0, -1), lower=True)
+        flat = w.reshape((-1, size))
+        total = _batch_count(batch_shape, w, 2) * (flat.T @ flat)
+    if j_cov is not None:
+        dcov = (j_cov + pt.swapaxes(j_cov, -1, -2)) / 2
+        half = pt.linalg.solve_triangular(chol[None], dcov, lower=True)  # L⁻¹ dΣ
+        white = pt.linalg.solve_triangular(chol[None], pt.swapaxes(half, -1, -2), lower=True)
+        flat = white.reshape((size, -1))  # L⁻¹ dΣ L⁻ᵀ, symmetric: tr(W_a W_b) = ⟨W_a, W_b⟩
+        term = _batch_count(batch_shape, cov, 2) * (flat @ flat.T) / 2
+        total = term if total is None else total + term
+    return total
