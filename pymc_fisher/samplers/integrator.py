@@ -189,7 +189,14 @@ def generalized_leapfrog(
     the solver tolerance). Initial guesses are explicit steps that cost no evaluation: for p½ the
     previous ``∇_θH`` held in the state, for θ' an Euler step with ``G⁻¹(θ) p½``.
     """
-    eps = float(step_size)
+    # Divergent iterates overflow; they are detected (non-finite residual) and reported.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _leapfrog(system, state, float(step_size), options)
+
+
+def _leapfrog(
+    system: RiemannianSystem, state: IntegratorState, eps: float, options: SolverOptions
+) -> tuple[IntegratorState, LeapfrogReport]:
     point = state.position
     n_evals = 0
 

@@ -53,8 +53,13 @@ class MetricFactor(NamedTuple):
         Eigenvalues of ``G`` when known without extra work (SoftAbs), else ``None``.
     basis
         SoftAbs eigenvectors ``Q`` of ``H`` (``None`` for direct metrics).
-    divided_differences
-        SoftAbs divided-difference matrix of ``λ ↦ λ coth(αλ)`` (``None`` for direct metrics).
+    hessian_eigenvalues
+        SoftAbs eigenvalues ``λ`` of ``H`` (``None`` for direct metrics).
+    alpha
+        SoftAbs sharpness.
+    memo
+        Per-position cache (the SoftAbs divided differences are computed the first time the
+        metric derivative is needed there, not at every iterate of the position solve).
     """
 
     inverse: np.ndarray
@@ -62,7 +67,18 @@ class MetricFactor(NamedTuple):
     logdet: float
     eigenvalues: np.ndarray | None = None
     basis: np.ndarray | None = None
-    divided_differences: np.ndarray | None = None
+    hessian_eigenvalues: np.ndarray | None = None
+    alpha: float = 0.0
+    memo: dict | None = None
+
+    @property
+    def divided_differences(self) -> np.ndarray | None:
+        """SoftAbs divided-difference matrix of ``λ ↦ λ coth(αλ)`` (``None`` if direct)."""
+        if self.hessian_eigenvalues is None or self.memo is None:
+            return None
+        if "D" not in self.memo:
+            self.memo["D"] = softabs_divided_differences(self.hessian_eigenvalues, self.alpha)[1]
+        return self.memo["D"]
 
 
 class Metric(NamedTuple):
@@ -105,6 +121,16 @@ def direct_metric() -> Metric:
     return Metric("direct", _direct_factor)
 
 
+def _softabs_value(lam: np.ndarray, alpha: float) -> np.ndarray:
+    """``g(λ) = λ coth(αλ)``, with ``g = (1 + (αλ)²/3)/α`` near 0 (no 0/0)."""
+    x = alpha * lam
+    small = np.abs(x) < 1e-4
+    if small.any():
+        safe = np.where(small, 1.0, x)
+        return np.where(small, (1.0 + x**2 / 3.0) / alpha, lam / np.tanh(safe))
+    return lam / np.tanh(x)
+
+
 def _softabs_values(lam: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """``g(λ) = λ coth(αλ)`` and ``g'(λ) = coth(αλ) - αλ / sinh²(αλ)``, stable everywhere."""
     x = alpha * lam
@@ -112,8 +138,7 @@ def _softabs_values(lam: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarr
     small = ax < 1e-4
     big = ax > 20.0
     safe = np.where(small | big, 1.0, x)
-    g = np.where(small, (1.0 + x**2 / 3.0) / alpha, lam / np.tanh(safe))
-    g = np.where(big, np.abs(lam), g)
+    g = _softabs_value(lam, alpha)
     # g' is odd; near 0 it is 2αλ/3, for |αλ| > 20 it is sign(λ) to double precision.
     dg = np.where(small, 2.0 * x / 3.0, 1.0 / np.tanh(safe) - safe / np.sinh(safe) ** 2)
     dg = np.where(big, np.sign(lam), dg)
@@ -181,9 +206,10 @@ def softabs_metric(alpha: float = 1e6) -> Metric:
         if not np.all(np.isfinite(hessian)):
             return None
         lam, Q = np.linalg.eigh(hessian)
-        g, D = softabs_divided_differences(lam, alpha)
+        g = _softabs_value(lam, alpha)
         inverse = (Q / g) @ Q.T
-        return MetricFactor(inverse, Q * np.sqrt(g), float(np.sum(np.log(g))), g, Q, D)
+        logdet = float(np.sum(np.log(g)))
+        return MetricFactor(inverse, Q * np.sqrt(g), logdet, g, Q, lam, alpha, {})
 
     return Metric("softabs", factor)
 
@@ -228,7 +254,7 @@ def contraction_weights(factor: MetricFactor, p: np.ndarray) -> np.ndarray:
     # QᵀCQ = ½ (diag(1/g) - uuᵀ) with u = Qᵀv: no extra d³ products for the inner matrix.
     u = Q.T @ v
     inner = -0.5 * np.outer(u, u)
-    inner[np.diag_indices_from(inner)] += 0.5 / g
+    inner.flat[:: g.size + 1] += 0.5 / g
     return Q @ (D * inner) @ Q.T
 
 

@@ -103,7 +103,7 @@ def solve_fixed_point(
         fx, aux = out
         f = fx - x
         residual = float(np.max(np.abs(f))) if f.size else 0.0
-        if not np.isfinite(residual):
+        if not residual < np.inf:  # also catches NaN
             return FixedPointResult(x, aux, False, np.inf, it, True)
         if residual <= atol + rtol * float(np.max(np.abs(x), initial=0.0)):
             return FixedPointResult(x, aux, True, residual, it, False)
@@ -111,15 +111,27 @@ def solve_fixed_point(
             dx_hist.append(x - prev_x)
             df_hist.append(f - prev_f)
             if len(dx_hist) > memory:
-                dx_hist.pop(0)
-                df_hist.pop(0)
+                del dx_hist[0], df_hist[0]
         prev_x, prev_f = x, f
-        if dx_hist:
-            dF = np.stack(df_hist, axis=1)
-            dX = np.stack(dx_hist, axis=1)
-            gamma, *_ = np.linalg.lstsq(dF, f, rcond=None)
-            x = fx - (dX + dF) @ gamma
-        else:
-            x = fx
+        x = fx - _anderson_correction(dx_hist, df_hist, f) if dx_hist else fx
     last = x if prev_x is None else prev_x  # the last evaluated iterate, where aux belongs
     return FixedPointResult(last, aux, False, residual, max_iter, False)
+
+
+def _anderson_correction(
+    dx_hist: list[np.ndarray], df_hist: list[np.ndarray], f: np.ndarray
+) -> np.ndarray:
+    """``(ΔX + ΔF) γ`` with ``γ = argmin |f - ΔF γ|`` by regularised normal equations.
+
+    ``m ≤ 3`` columns: a tiny Gram system is far cheaper than ``lstsq``'s SVD; the ridge keeps it
+    solvable when differences are collinear (then the step falls back towards Picard).
+    """
+    dF = np.array(df_hist).T
+    gram = dF.T @ dF
+    ridge = 1e-10 * float(np.trace(gram)) + 1e-300
+    gram[np.diag_indices_from(gram)] += ridge
+    try:
+        gamma = np.linalg.solve(gram, dF.T @ f)
+    except np.linalg.LinAlgError:
+        return np.zeros_like(f)
+    return (np.array(dx_hist).T + dF) @ gamma

@@ -1,0 +1,173 @@
+"""A PyMC model as the two compiled functions the Riemannian integrator calls.
+
+- ``evaluate(θ) -> (log p, ∇log p, A)``: everything needed at one position in ONE call, where
+  ``A`` is the metric's matrix (``G`` itself for ``"fisher"``/``"hessian"``/callables, the
+  Hessian of ``-log p`` for ``"softabs"``).
+- ``contract(θ, W) -> ∇_θ Σ A(θ) ∘ W``: the metric-derivative term by one reverse pass.
+
+θ is the step method's variables raveled in the order ``ArrayStepShared`` ravels them; the
+model's other value variables are shared variables that the step method sets before each step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile import Function
+from pytensor.gradient import jacobian
+from pytensor.graph.replace import graph_replace
+from pytensor.tensor.variable import TensorVariable
+
+from pymc_fisher.compile import compile_function
+from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
+from pymc_fisher.samplers.metrics import Metric
+
+__all__ = ["CompiledModel", "MetricName", "compile_model", "riemannian_system"]
+
+MetricName = Literal["fisher", "softabs", "hessian"]
+MetricGraph = Callable[[TensorVariable], TensorVariable]
+
+
+class CompiledModel(NamedTuple):
+    """The compiled functions and the shared variables they read.
+
+    Attributes
+    ----------
+    evaluate
+        ``θ -> (log p, ∇log p, A)``.
+    contract
+        ``(θ, W) -> ∇_θ Σ A(θ) ∘ W``.
+    shared
+        Shared variable of each value variable not sampled by this step, by value variable.
+    size
+        Length of θ.
+    """
+
+    evaluate: Function
+    contract: Function
+    shared: dict
+    size: int
+
+
+def _theta_replacements(
+    model: pm.Model, vars: Sequence[TensorVariable], point: dict[str, np.ndarray]
+) -> tuple[TensorVariable, dict, dict, dict[str, TensorVariable]]:
+    theta = pt.vector("theta", dtype="float64")
+    replace: dict = {}
+    shared: dict = {}
+    pieces: dict[str, TensorVariable] = {}  # raveled graph of each value variable's θ entries
+    start = 0
+    names = {v.name for v in vars}
+    for value in vars:
+        shape = np.shape(point[value.name])
+        size = int(np.prod(shape, dtype=int))
+        piece = theta[start : start + size]
+        replace[value] = piece.reshape(shape).astype(value.type.dtype)
+        pieces[value.name] = piece
+        start += size
+    for value in model.value_vars:
+        if value.name not in names:
+            sv = pytensor.shared(np.asarray(point[value.name]), value.name + "_shared")
+            shared[value] = sv
+            replace[value] = sv
+            pieces[value.name] = pt.as_tensor(sv).ravel().astype("float64")
+    return theta, replace, shared, pieces
+
+
+def _fisher_graph(
+    model: pm.Model,
+    vars: Sequence[TensorVariable],
+    point: dict[str, np.ndarray],
+    theta: TensorVariable,
+    pieces: dict[str, TensorVariable],
+) -> TensorVariable:
+    # Imported here: the graph layer's expected information is optional for the other metrics.
+    from pymc_fisher.fisher.expected import expected_information_graph
+    from pymc_fisher.fisher.model_graph import model_graph, point_shapes
+
+    mg = model_graph(model, point_shapes(point))
+    info = expected_information_graph(mg, include_prior=True)
+    full = pt.concatenate([pieces[name] for name in mg.layout.names])
+    info = graph_replace(info, {mg.theta: full}, strict=False)
+    index = np.concatenate(
+        [np.arange(mg.layout.size)[mg.layout.slices[mg.layout.names.index(v.name)]] for v in vars]
+    )
+    return info[index][:, index]
+
+
+def compile_model(
+    model: pm.Model,
+    vars: Sequence[TensorVariable],
+    point: dict[str, np.ndarray],
+    metric: MetricName | MetricGraph,
+) -> CompiledModel:
+    """Build and compile the evaluate/contract functions of ``model`` for ``metric``.
+
+    Parameters
+    ----------
+    model
+        The PyMC model.
+    vars
+        The value variables θ is made of, in order.
+    point
+        A point giving every value variable's shape (and the shared variables' start values).
+    metric
+        ``"fisher"``, ``"softabs"``, ``"hessian"``, or a callable ``θ -> G(θ)`` taking the raveled
+        θ (a PyTensor vector) and returning a ``(d, d)`` graph.
+
+    Returns
+    -------
+    CompiledModel
+    """
+    theta, replace, shared, pieces = _theta_replacements(model, vars, point)
+    logp = graph_replace(model.logp(jacobian=True), replace, strict=False)
+    grad = pytensor.grad(logp, theta)
+    if metric in ("hessian", "softabs"):
+        matrix = -jacobian(grad, theta, vectorize=True)
+    elif metric == "fisher":
+        matrix = _fisher_graph(model, vars, point, theta, pieces)
+    elif callable(metric):
+        matrix = pt.as_tensor(metric(theta)).astype("float64")
+    else:
+        raise ValueError(
+            f"metric must be 'fisher', 'softabs', 'hessian' or a callable, got {metric!r}"
+        )
+    weights = pt.matrix("weights", dtype="float64")
+    # A constant metric (Gaussian models, a constant callable) has no derivative: zeros.
+    contraction = pytensor.grad(pt.sum(matrix * weights), theta, disconnected_inputs="ignore")
+    evaluate = compile_function([theta], [logp, grad, matrix], name="rmhmc_evaluate")
+    contract = compile_function([theta, weights], contraction, name="rmhmc_contract")
+    evaluate.trust_input = True
+    contract.trust_input = True
+    size = sum(int(np.prod(np.shape(point[v.name]), dtype=int)) for v in vars)
+    return CompiledModel(evaluate, contract, shared, size)
+
+
+def riemannian_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
+    """Wrap a compiled model and a metric bundle as the integrator's :class:`RiemannianSystem`.
+
+    ``evaluate`` returns ``"energy"`` when ``log p`` or its gradient is not finite and
+    ``"metric"`` when ``G`` is not positive definite.
+    """
+    evaluate_fn = compiled.evaluate
+    contract_fn = compiled.contract
+    factor = metric.factor
+
+    def evaluate(theta: np.ndarray) -> PositionPoint | str:
+        logp, grad, matrix = evaluate_fn(theta)
+        if not (np.isfinite(logp) and np.all(np.isfinite(grad))):
+            return "energy"
+        f = factor(matrix)
+        if f is None:
+            return "metric"
+        return PositionPoint(theta, float(logp), grad, f)
+
+    def contract(theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return contract_fn(theta, weights)
+
+    return RiemannianSystem(evaluate, contract)

@@ -1,0 +1,68 @@
+"""Shared test models with known answers for the RMHMC tests and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pymc as pm
+
+EIGHT_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+EIGHT_SCHOOLS_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+
+
+def gaussian(mean: np.ndarray, cov: np.ndarray) -> pm.Model:
+    with pm.Model() as model:
+        pm.MvNormal("x", mu=mean, cov=cov)
+    return model
+
+
+def iid_gaussian(d: int = 5) -> pm.Model:
+    with pm.Model() as model:
+        pm.Normal("x", 0.0, 1.0, shape=d)
+    return model
+
+
+def correlated_gaussian(d: int = 5, rho: float = 0.95) -> tuple[pm.Model, np.ndarray]:
+    """N(0, Σ) with Σ_ij = ρ^|i-j| scaled by 1..d: condition number in the thousands."""
+    idx = np.arange(d)
+    scale = np.linspace(1.0, 10.0, d)
+    cov = rho ** np.abs(idx[:, None] - idx[None, :]) * np.outer(scale, scale)
+    return gaussian(np.zeros(d), cov), cov
+
+
+def funnel(d: int = 10) -> pm.Model:
+    """Neal's funnel: v ~ N(0, 3²), x_i | v ~ N(0, e^{v/2}) (variance e^v), i < d."""
+    with pm.Model() as model:
+        v = pm.Normal("v", 0.0, 3.0)
+        pm.Normal("x", 0.0, pm.math.exp(v / 2), shape=d - 1)
+    return model
+
+
+def eight_schools_centered() -> pm.Model:
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfCauchy("tau", 5.0)
+        theta = pm.Normal("theta", mu, tau, shape=8)
+        pm.Normal("y", theta, EIGHT_SCHOOLS_SIGMA, observed=EIGHT_SCHOOLS_Y)
+    return model
+
+
+def german_credit_data(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Design ``[1, Z]`` (Z standardised, ddof=1) and labels t in {0, 1} (Girolami & Calderhead)."""
+    root = root or Path(__file__).resolve().parents[3] / "shared" / "data" / "gc2011"
+    raw = np.genfromtxt(root / "german.csv", delimiter=",", names=True)
+    cols = [f"A{i}" for i in range(1, 25)]
+    z = np.column_stack([raw[c] for c in cols]).astype(float)
+    z = (z - z.mean(axis=0)) / z.std(axis=0, ddof=1)
+    x = np.column_stack([np.ones(len(z)), z])
+    return x, raw["y_raw"].astype(float) - 1.0
+
+
+def german_credit(root: Path | None = None) -> pm.Model:
+    """Bayesian logistic regression, prior w ~ N(0, 100 I), d = 25."""
+    x, t = german_credit_data(root)
+    with pm.Model() as model:
+        w = pm.Normal("w", 0.0, 10.0, shape=x.shape[1])
+        pm.Bernoulli("t", logit_p=pm.math.dot(x, w), observed=t)
+    return model
