@@ -21,6 +21,9 @@ __all__ = ["InlineExecutor", "default_executor"]
 class InlineExecutor(Executor):
     """Run each task at once in the calling process (debugging, notebooks, tests).
 
+    An exception is carried by the returned future, as a pool's would be; an interruption
+    (``KeyboardInterrupt``, ``SystemExit``) propagates at once.
+
     Examples
     --------
     >>> InlineExecutor().submit(divmod, 7, 2).result()
@@ -32,7 +35,7 @@ class InlineExecutor(Executor):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the future carries it, as a pool's would
+        except Exception as exc:
             future.set_exception(exc)
         return future
 

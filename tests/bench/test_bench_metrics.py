@@ -1,0 +1,102 @@
+import math
+
+import arviz_stats as azs
+import numpy as np
+import pytest
+import xarray as xr
+
+from pymc_fisher.bench import Reference, StudyError, bias_z, summarize_run
+from pymc_fisher.bench.metrics import grad_evals
+
+
+def _standardised(rng, shape):
+    """Draws with sample mean exactly 0 and sample sd (ddof=1) exactly 1, per column."""
+    e = rng.normal(size=shape).reshape(-1, *shape[2:])
+    e = (e - e.mean(axis=0)) / e.std(axis=0, ddof=1)
+    return e.reshape(shape)
+
+
+def _tree(posterior, **groups):
+    return xr.DataTree.from_dict({"posterior": posterior, **groups})
+
+
+def test_bias_z_iid_known_answer():
+    rng = np.random.default_rng(0)
+    chains, draws = 2, 500
+    delta = np.array([0.01, -0.03])
+    x = np.array([1.0, 2.0]) + delta + 0.5 * _standardised(rng, (chains, draws, 2))
+    ds = xr.Dataset({"x": (("chain", "draw", "k"), x)})
+    z = bias_z(ds, {"x": Reference(np.array([1.0, 2.0]))}, iid=True)
+    # mean − ref = delta exactly, sd = 0.5 exactly, MCSE = 0.5 / sqrt(n)
+    np.testing.assert_allclose(z, delta / (0.5 / math.sqrt(chains * draws)))
+
+
+def test_bias_z_mcmc_uses_the_chains_mcse():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 5000))
+    ds = xr.Dataset({"a": (("chain", "draw"), x)})
+    z = bias_z(ds, {"a": 0.1})
+    mcse = float(azs.mcse(ds, sample_dims=["chain", "draw"], method="mean")["a"])
+    np.testing.assert_allclose(z, (x.mean() - 0.1) / mcse)
+    # independent draws: the ESS-based MCSE is sd/√n up to the error of the ESS estimate
+    # (a few percent at n = 20000); 10% leaves a false-alarm rate far below 1e-6
+    np.testing.assert_allclose(mcse, x.std(ddof=1) / math.sqrt(x.size), rtol=0.1)
+
+
+def test_bias_z_names_missing_variables():
+    ds = xr.Dataset({"a": (("chain", "draw"), np.zeros((1, 4)))})
+    with pytest.raises(StudyError, match="'b'"):
+        bias_z(ds, {"b": 0.0})
+
+
+def test_grad_evals_counts_warmup_and_draws():
+    stats = xr.Dataset({"n_steps": (("chain", "draw"), np.full((2, 10), 3.0))})
+    warm = xr.Dataset({"n_steps": (("chain", "draw"), np.full((2, 5), 7.0))})
+    post = xr.Dataset({"a": (("chain", "draw"), np.zeros((2, 10)))})
+    assert grad_evals(_tree(post, sample_stats=stats, warmup_sample_stats=warm)) == 60 + 70
+    assert grad_evals(_tree(post)) is None
+
+
+def test_summarize_run_mcmc_columns():
+    rng = np.random.default_rng(2)
+    post = xr.Dataset(
+        {
+            "a": (("chain", "draw"), rng.normal(size=(2, 400))),
+            "d": (("chain", "draw"), np.ones((2, 400))),
+        }
+    )
+    diverging = np.zeros((2, 400), bool)
+    diverging[0, :3] = True
+    stats = xr.Dataset(
+        {
+            "n_steps": (("chain", "draw"), np.full((2, 400), 5.0)),
+            "diverging": (("chain", "draw"), diverging),
+        }
+    )
+    row = summarize_run(
+        _tree(post, sample_stats=stats),
+        var_names=["a"],  # the deterministic "d" (constant: ESS NaN) is not a free variable
+        wall_seconds=2.0,
+        compile_seconds=1.0,
+        reference={"a": Reference(np.array(0.0))},
+    )
+    ess = float(azs.ess(post[["a"]], sample_dims=["chain", "draw"], method="bulk")["a"])
+    assert row["ess_bulk_min"] == pytest.approx(ess)
+    assert row["grad_evals"] == 4000
+    assert row["ess_per_gradient"] == pytest.approx(ess / 4000)
+    assert row["ess_per_second"] == pytest.approx(ess / 2.0)
+    assert row["divergences"] == 3
+    assert 0.99 < row["rhat_max"] < 1.05
+    assert np.isfinite(row["max_bias_z"])
+
+
+def test_summarize_run_iid_and_no_reference():
+    post = xr.Dataset({"a": (("chain", "draw"), np.arange(10.0).reshape(1, 10))})
+    row = summarize_run(
+        _tree(post), var_names=["a"], wall_seconds=0.5, compile_seconds=math.nan, iid=True
+    )
+    assert row["ess_bulk_min"] == row["ess_tail_min"] == 10
+    assert math.isnan(row["rhat_max"])
+    assert math.isnan(row["max_bias_z"])
+    assert row["grad_evals"] is None
+    assert row["divergences"] == 0
