@@ -4,7 +4,14 @@
 and the DataTree groups (``groups``).
 """
 
-from pymc_fisher.laplace.fit import fit_laplace, pareto_k
+from pymc_fisher.laplace.fit import ParetoKWarning, fit_laplace, pareto_k
 from pymc_fisher.laplace.mode import ModeNotFoundError, ModeResult, find_mode
 
-__all__ = ["ModeNotFoundError", "ModeResult", "find_mode", "fit_laplace", "pareto_k"]
+__all__ = [
+    "ModeNotFoundError",
+    "ModeResult",
+    "ParetoKWarning",
+    "find_mode",
+    "fit_laplace",
+    "pareto_k",
+]

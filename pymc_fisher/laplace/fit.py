@@ -22,14 +22,30 @@ from pymc_fisher.linalg import (
     regularized_precision,
 )
 
-__all__ = ["fit_laplace", "pareto_k"]
+__all__ = ["ParetoKWarning", "fit_laplace", "pareto_k"]
 
 PARETO_K_THRESHOLD = 0.7
 
 
+class ParetoKWarning(UserWarning):
+    """The Pareto k̂ of the Gaussian approximation against the model exceeds 0.7."""
+
+
 def pareto_k(log_ratios: np.ndarray) -> float:
-    """PSIS k̂ (ArviZ) of importance ratios ``log p − log q`` from independent draws of q."""
-    _, khat = array_stats.psislw(np.asarray(log_ratios, dtype=float).ravel(), r_eff=1.0)
+    """PSIS k̂ (ArviZ) of importance ratios ``log p − log q`` from independent draws of q.
+
+    Returns ``-inf`` when the log-ratios are constant to rounding (the Gaussian is exact: the
+    ratios are bounded, and ArviZ's tail fit is undefined). Non-finite log-ratios (a draw with
+    ``log p = −∞``) count as ratio 0.
+    """
+    log_ratios = np.asarray(log_ratios, dtype=float).ravel()
+    log_ratios = np.where(np.isnan(log_ratios), -np.inf, log_ratios)
+    finite = log_ratios[np.isfinite(log_ratios)]
+    if finite.size == 0:
+        return float("inf")
+    if np.ptp(finite) <= 1e-8 * max(1.0, float(np.max(np.abs(finite)))):
+        return float("-inf")
+    _, khat = array_stats.psislw(log_ratios, r_eff=1.0)
     return float(khat)
 
 
@@ -108,9 +124,10 @@ def fit_laplace(
 
     Warns
     -----
-    UserWarning
-        When the Pareto k̂ of the Gaussian against the model exceeds 0.7: importance ratios
-        have too heavy a tail and the Gaussian is a poor picture of the posterior.
+    ParetoKWarning
+        A ``UserWarning``, when the Pareto k̂ of the Gaussian against the model exceeds 0.7:
+        importance ratios have too heavy a tail and the Gaussian is a poor picture of the
+        posterior.
 
     Notes
     -----
@@ -185,7 +202,7 @@ def fit_laplace(
             f"Pareto k̂ = {k:.2f} > {PARETO_K_THRESHOLD}: the Gaussian approximation is a poor "
             "importance proposal for this posterior (skewed or heavy-tailed); its moments and "
             "intervals are not trustworthy. Sample with MCMC, or reparametrise.",
-            UserWarning,
+            ParetoKWarning,
             stacklevel=2,
         )
 

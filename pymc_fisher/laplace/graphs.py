@@ -22,8 +22,9 @@ from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.fisher.expected import expected_information_graph
-from pymc_fisher.fisher.model_graph import ModelGraph, model_graph, point_shapes
+from pymc_fisher.fisher.model_graph import ModelGraph
 from pymc_fisher.fisher.observed import negative_hessian
+from pymc_fisher.information import graph_of
 
 __all__ = ["LaplaceFunctions", "laplace_functions", "theta_graphs"]
 
@@ -56,8 +57,7 @@ def theta_graphs(mg: ModelGraph, graphs: list[TensorVariable]) -> list[TensorVar
 
 
 def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
-    shapes = point_shapes(model.initial_point())
-    mg = model_graph(model, shapes, "unconstrained")
+    mg = graph_of(model, "unconstrained")
     theta = mg.theta
     logp_jacobian = mg.logp()
     if jacobian:
