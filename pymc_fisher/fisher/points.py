@@ -75,27 +75,27 @@ def resolve_point(
             f"model's initial point."
         )
     as_array = {k: np.asarray(v, dtype=float) for k, v in point.items()}
-    given_unc = {v for v in value_names if v in as_array}
-    if len(given_unc) == len(free) and all(v not in names or v in value_names for v in given_unc):
-        unconstrained = {v: as_array[v] for v in value_names}
-        if all(v == n for v, n in zip(value_names, names, strict=True)):
-            return unconstrained, {n: unconstrained[n] for n in names}
+    pairs = list(zip(names, value_names, strict=True))
+    # what the point fixes in each space (an untransformed variable is the same in both)
+    fixed_unc = {v: as_array[v] for n, v in pairs if v in as_array}
+    fixed_con = {n: as_array[n] for n, v in pairs if n in as_array and (n == v or v not in as_array)}
+    if len(fixed_unc) == len(pairs) and all(n == v for n, v in pairs):
+        return fixed_unc, dict(fixed_unc)
     backward, forward = cached(model, "transform_functions", lambda: _transform_functions(model))
 
     # Fixed point over the DAG: a variable given constrained needs its parents' constrained
     # values to move to the unconstrained space, and conversely; each pass settles one level.
     init = model.initial_point()
     constrained = dict(zip(names, backward(*[init[v] for v in value_names]), strict=True))
-    for _ in range(len(free) + 1):
-        for n, v in zip(names, value_names, strict=True):
-            if n in as_array and (n != v or v not in given_unc):
-                constrained[n] = as_array[n]
+    constrained.update(fixed_con)
+    for _ in range(len(pairs) + 1):
         from_constrained = forward(*[constrained[n] for n in names])
         unconstrained = {
-            v: as_array[v] if v in given_unc and v != n else np.asarray(u)
-            for v, n, u in zip(value_names, names, from_constrained, strict=True)
+            v: fixed_unc.get(v, np.asarray(u))
+            for (_, v), u in zip(pairs, from_constrained, strict=True)
         }
         new = dict(zip(names, backward(*[unconstrained[v] for v in value_names]), strict=True))
+        new.update(fixed_con)
         if all(np.array_equal(new[n], constrained[n]) for n in names):
             break
         constrained = new
