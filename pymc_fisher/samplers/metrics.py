@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 import numpy as np
-import scipy.linalg as sla
 
 __all__ = [
     "Metric",
@@ -97,17 +96,24 @@ class Metric(NamedTuple):
 
 
 def _direct_factor(matrix: np.ndarray) -> MetricFactor | None:
-    if not np.all(np.isfinite(matrix)):
+    if not np.isfinite(matrix.sum()):  # one reduction catches inf and nan
         return None
+    diagonal = matrix.diagonal()
+    if np.count_nonzero(matrix) == np.count_nonzero(diagonal):
+        # Diagonal metric (the funnel's Fisher metric, independent priors): no factorisation.
+        if not diagonal.min() > 0.0:
+            return None
+        return MetricFactor(np.diag(1.0 / diagonal), np.diag(np.sqrt(diagonal)),
+                            float(np.log(diagonal).sum()), diagonal.copy())  # fmt: skip
     try:
         chol = np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
         return None
-    d = matrix.shape[0]
-    inv_chol = sla.solve_triangular(chol, np.eye(d), lower=True, check_finite=False)
-    inverse = inv_chol.T @ inv_chol
-    logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
-    return MetricFactor(inverse, chol, logdet)
+    # np.linalg.inv of the triangular factor: scipy's solve_triangular/potri cost milliseconds
+    # per call at d = 10 on a loaded machine (measured; BLAS threading), numpy's getri µs.
+    inv_chol = np.linalg.inv(chol)
+    logdet = 2.0 * float(np.log(chol.diagonal()).sum())
+    return MetricFactor(inv_chol.T @ inv_chol, chol, logdet)
 
 
 def direct_metric() -> Metric:

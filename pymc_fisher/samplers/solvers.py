@@ -102,10 +102,10 @@ def solve_fixed_point(
             return FixedPointResult(x, aux, False, np.inf, it, True)
         fx, aux = out
         f = fx - x
-        residual = float(np.max(np.abs(f))) if f.size else 0.0
+        residual = float(np.abs(f).max()) if f.size else 0.0
         if not residual < np.inf:  # also catches NaN
             return FixedPointResult(x, aux, False, np.inf, it, True)
-        if residual <= atol + rtol * float(np.max(np.abs(x), initial=0.0)):
+        if residual <= atol or residual <= atol + rtol * float(np.abs(x).max()):
             return FixedPointResult(x, aux, True, residual, it, False)
         if memory > 0 and prev_x is not None and prev_f is not None:
             dx_hist.append(x - prev_x)

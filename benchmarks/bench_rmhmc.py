@@ -1,0 +1,194 @@
+"""RMHMC against PyMC's default NUTS (nutpie) on the issue's protocol, in one run.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_rmhmc.py --full                 # 4 chains x 1000 + 1000 tune
+    .venv/bin/python benchmarks/bench_rmhmc.py --quick                # 2 chains x 300 + 300 tune
+    .venv/bin/python benchmarks/bench_rmhmc.py --quick --models funnel --metrics fisher
+    .venv/bin/python benchmarks/bench_rmhmc.py --profile funnel:fisher  # where the time goes
+
+Reports per model and sampler: bulk ESS of the model's key quantity (min over parameters for
+German credit), R-hat, divergences, ESS per second with and without compile time, gradient
+evaluations per draw, ESS per gradient evaluation, mean fixed-point iterations; then the ratios
+RMHMC / nutpie. German credit data are read from ``../shared/data/gc2011`` beside the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import arviz_stats  # noqa: E402
+import pymc as pm  # noqa: E402
+
+from pymc_fisher.samplers.step import RMHMC  # noqa: E402
+from tests.samplers import models  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "gc2011"
+
+# name -> (model builder, key variable or None for min over all, RMHMC options)
+MODELS = {
+    "funnel": (lambda: models.funnel(10), "v", {"path_length": 10.0}),
+    "eight_schools": (models.eight_schools_centered, "tau", {"path_length": 5.0}),
+    "german_credit": (lambda: models.german_credit(DATA), None, {"path_length": 1.5}),
+}
+
+
+def _summary(idata, key: str | None) -> dict:
+    ess = arviz_stats.ess(idata, method="bulk")
+    rhat = arviz_stats.rhat(idata)
+    if key is not None:
+        e, r = float(ess[key].min()), float(rhat[key].max())
+    else:
+        e = min(float(ess[v].min()) for v in ess.data_vars)
+        r = max(float(rhat[v].max()) for v in rhat.data_vars)
+    ss = idata.sample_stats
+    n_draws = ss.sizes["chain"] * ss.sizes["draw"]
+    out = {"ess": e, "rhat": r, "div_pct": 100.0 * float(ss["diverging"].sum()) / n_draws}
+    if key == "v":
+        out["min_v"] = float(idata.posterior["v"].min())
+    if key == "tau":
+        out["mean_tau"] = float(idata.posterior["tau"].mean())
+    if "gradient_evaluations" in ss:
+        grads = float(ss["gradient_evaluations"].mean())
+        out["fp_iter"] = float(ss["fixed_point_iterations"].mean())
+        out["fp_iter_per_solve"] = out["fp_iter"] / (2.0 * float(ss["n_steps"].mean()))
+        out["n_steps"] = float(ss["n_steps"].mean())
+        kinds, counts = np.unique(ss["divergence_kind"].values, return_counts=True)
+        out["kinds"] = dict(zip(kinds.tolist(), counts.tolist(), strict=True))
+    else:
+        grads = float(ss["n_steps"].mean())
+    out["grads_per_draw"] = grads
+    out["ess_per_grad"] = e / (grads * n_draws)
+    return out
+
+
+def run_nutpie(model, key, chains, draws, tune, cores, seed) -> dict:
+    import nutpie
+
+    t0 = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(model)
+    t1 = time.perf_counter()
+    idata = nutpie.sample(
+        compiled, chains=chains, draws=draws, tune=tune, cores=cores, seed=seed,
+        progress_bar=False,
+    )  # fmt: skip
+    t2 = time.perf_counter()
+    out = _summary(idata, key)
+    out.update(compile_s=t1 - t0, sample_s=t2 - t1)
+    return out
+
+
+def run_rmhmc(model, key, metric, options, chains, draws, tune, cores, seed) -> dict:
+    t0 = time.perf_counter()
+    with model:
+        step = RMHMC(metric=metric, **options)
+    t1 = time.perf_counter()
+    with model:
+        idata = pm.sample(
+            draws=draws, tune=tune, chains=chains, cores=cores, step=step, random_seed=seed,
+            progressbar=False, compute_convergence_checks=False,
+        )  # fmt: skip
+    t2 = time.perf_counter()
+    out = _summary(idata, key)
+    out.update(compile_s=t1 - t0, sample_s=t2 - t1)
+    return out
+
+
+def _fmt(name: str, r: dict) -> str:
+    ess_s = r["ess"] / r["sample_s"]
+    ess_s_c = r["ess"] / (r["sample_s"] + r["compile_s"])
+    extra = "".join(
+        f" {k}={r[k]:.3g}" for k in ("min_v", "mean_tau", "fp_iter_per_solve", "n_steps") if k in r
+    )
+    kinds = f" kinds={r['kinds']}" if "kinds" in r else ""
+    return (
+        f"  {name:16s} ESS={r['ess']:7.1f} Rhat={r['rhat']:.3f} div={r['div_pct']:.2f}% "
+        f"ESS/s={ess_s:8.2f} (with compile {ess_s_c:8.2f}) compile={r['compile_s']:.1f}s "
+        f"sample={r['sample_s']:.1f}s grads/draw={r['grads_per_draw']:.1f} "
+        f"ESS/grad={r['ess_per_grad']:.2e}{extra}{kinds}"
+    )
+
+
+def profile(model_name: str, metric: str, n: int = 200) -> None:
+    """Profile single-chain transitions (after a short tuning) and print where time goes."""
+    from pymc.blocking import DictToArrayBijection
+
+    build, _, options = MODELS[model_name]
+    model = build()
+    with model:
+        step = RMHMC(metric=metric, **options)
+    step.setup_chain(np.random.default_rng(0), 100, n)
+    ip = model.initial_point()
+    q = DictToArrayBijection.map({k: ip[k] for k in step.var_names})
+    for _ in range(100):
+        q, _stats = step.astep(q)
+    step.tune = False
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    for _ in range(n):
+        q, _stats = step.astep(q)
+    prof.disable()
+    total = time.perf_counter() - t0
+    stats = pstats.Stats(prof)
+    compiled = sum(
+        v[3] for k, v in stats.stats.items() if k[2] == "__call__" and "executor" in k[0]
+    )
+    print(f"profile {model_name}:{metric}: {1e3 * total / n:.2f} ms per transition")
+    print(f"  inside compiled PyTensor functions: {100 * compiled / total:.0f}% of the time")
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(15)
+    print(buf.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="2 chains x 300 draws, 300 tune")
+    mode.add_argument("--full", action="store_true", help="4 chains x 1000 draws, 1000 tune")
+    parser.add_argument("--models", default="funnel,eight_schools,german_credit")
+    parser.add_argument("--metrics", default="fisher,softabs")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--profile", default=None, help="model:metric, e.g. funnel:fisher")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    if args.profile:
+        profile(*args.profile.split(":"))
+        return
+    chains, draws, tune = (4, 1000, 1000) if args.full or not args.quick else (2, 300, 300)
+    print(f"protocol: {chains} chains x {draws} draws after {tune} tuning, cores={args.cores}")
+    for name in args.models.split(","):
+        build, key, options = MODELS[name]
+        print(f"{name} (key: {key or 'min over parameters'}; RMHMC options {options})")
+        base = run_nutpie(build(), key, chains, draws, tune, args.cores, args.seed)
+        print(_fmt("nutpie", base))
+        for metric in args.metrics.split(","):
+            r = run_rmhmc(build(), key, metric, options, chains, draws, tune, args.cores, args.seed)
+            print(_fmt(f"rmhmc-{metric}", r))
+            ratio = (r["ess"] / r["sample_s"]) / (base["ess"] / base["sample_s"])
+            ratio_c = (r["ess"] / (r["sample_s"] + r["compile_s"])) / (
+                base["ess"] / (base["sample_s"] + base["compile_s"])
+            )
+            grad_ratio = r["ess_per_grad"] / base["ess_per_grad"]
+            print(
+                f"    ratio vs nutpie: ESS/s x{ratio:.2f} (with compile x{ratio_c:.2f}), "
+                f"ESS/grad x{grad_ratio:.2f}"
+            )
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
