@@ -18,7 +18,7 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError, UnsupportedModelError
-from pymc_fisher.fisher.closed_form import Information, closed_form
+from pymc_fisher.fisher.closed_form import Information, closed_form, pullback_for
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph, depends_on
 
 __all__ = [
@@ -92,9 +92,20 @@ def pullback(
 def analytic_factor_information(factor: Factor, mg: ModelGraph) -> TensorVariable | None:
     """The pull-back of one factor's closed-form information (``None`` if it is zero)."""
     value = None if factor.observed else factor.value
-    information = closed_form(factor.op, factor.params, value, factor.coordinate)
+    size = mg.layout.size
     batch_shape = tuple(factor.logp.shape[k] for k in range(factor.logp.type.ndim))
-    return pullback(information, mg.theta, mg.layout.size, batch_shape)
+    general = pullback_for(factor.op)  # distributions that are not elementwise (MvNormal)
+    if general is not None:
+        return general(
+            factor.params,
+            value,
+            factor.coordinate,
+            lambda graphs: tangents(graphs, mg.theta, size),
+            size,
+            batch_shape,
+        )
+    information = closed_form(factor.op, factor.params, value, factor.coordinate)
+    return pullback(information, mg.theta, size, batch_shape)
 
 
 def reject_potentials(mg: ModelGraph) -> None:
@@ -120,8 +131,7 @@ def split_factors(
     analytic, monte_carlo = [], []
     for factor in factors:
         try:
-            value = None if factor.observed else factor.value
-            closed_form(factor.op, factor.params, value, factor.coordinate)
+            analytic_factor_information(factor, mg)
             analytic.append(factor)
         except NoClosedFormError as err:
             if method == "analytic":
