@@ -28,7 +28,8 @@ from pymc_fisher.fisher.closed_form import (
     negative_binomial_dispersion,
     pullback_for,
 )
-from pymc_fisher.fisher.expected import tangents
+from pymc_fisher.fisher.expected import expected_information_graph, tangents
+from pymc_fisher.fisher.model_graph import model_graph
 
 FALSE_ALARM = 1e-3  # family-wise, over every Monte Carlo assertion in this file
 MODE = os.environ.get("TCF_MODE", "FAST_COMPILE")
@@ -119,7 +120,7 @@ def _count() -> int:
         total += _n_assertions(d)  # observed form
         if case.coordinate is not None:
             total += _n_assertions(d + 1)  # free form
-    return total + _n_assertions(7)  # the MvNormal case
+    return total + _n_assertions(7) + _n_assertions(5)  # MvNormal: free and observed
 
 
 Z = float(stats.norm.isf(FALSE_ALARM / (2 * _count())))
@@ -212,3 +213,230 @@ def test_entry_against_monte_carlo(case: Case) -> None:
         assert_mc_mean(score, np.zeros(score.shape[1]), f"{case.id} {form}: E[s]")
         assert_mc_mean(outer, info, f"{case.id} {form}: E[s sᵀ]")
         assert_mc_mean(-hess, info, f"{case.id} {form}: E[−∇²]")
+
+
+# --- MvNormal: the general pull-back registry ---------------------------------------------
+
+
+def _bivariate(v: pt.TensorVariable):
+    """``(z, μ, Σ)`` from ``v = (z₀, z₁, μ₀, μ₁, a, b, r)``: Σ = [[e²ᵃ, r eᵃ⁺ᵇ], [·, e²ᵇ]]."""
+    a, b, r = v[..., 4], v[..., 5], v[..., 6]
+    off = r * pt.exp(a + b)
+    cov = pt.stack(
+        [pt.stack([pt.exp(2 * a), off], axis=-1), pt.stack([off, pt.exp(2 * b)], axis=-1)],
+        axis=-2,
+    )
+    return v[..., 0:2], v[..., 2:4], cov
+
+
+def _bivariate_logp(v: pt.TensorVariable) -> pt.TensorVariable:
+    """The bivariate normal log-density written out (per row of ``v``), independent of PyMC."""
+    (z0, z1), (m0, m1) = (v[:, 0], v[:, 1]), (v[:, 2], v[:, 3])
+    a, b, r = v[:, 4], v[:, 5], v[:, 6]
+    u0, u1 = (z0 - m0) * pt.exp(-a), (z1 - m1) * pt.exp(-b)
+    quad = (u0**2 - 2 * r * u0 * u1 + u1**2) / (1 - r**2)
+    return -np.log(2 * np.pi) - a - b - pt.log1p(-(r**2)) / 2 - quad / 2
+
+
+def test_mv_normal_against_monte_carlo() -> None:
+    m = 40_000
+    x0 = np.array([0.4, -0.3, 0.2, -0.5, 0.6])  # μ₀, μ₁, a, b, r
+    v = pt.vector("v", dtype="float64")
+    z, mu, cov = _bivariate(v)
+    rv = pm.MvNormal.dist(mu=mu, cov=cov)
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+    assert has_closed_form(rv.owner.op)
+    with pytest.raises(NoClosedFormError):
+        closed_form(rv.owner.op, params, None, None)  # not elementwise: no Information form
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, 7)
+
+    free = general(params, z, "identity", tangents_fn, 7, ())
+    observed = general(params, None, None, tangents_fn, 7, ())
+    vm = pt.matrix("vm", dtype="float64")
+    logp = _bivariate_logp(vm)
+    score, hess = _scores_and_hessians(logp, [vm], 7)
+    check = pm.logp(pm.MvNormal.dist(mu=mu, cov=cov), z)
+    fn = pytensor.function([v, vm], [free, observed, score, hess, check], mode=MODE)
+
+    _, mu0, cov0 = (np.asarray(g) for g in pytensor.function([v], _bivariate(v))(np.r_[0, 0, x0]))
+    y = np.random.default_rng(20261122).multivariate_normal(mu0, cov0, size=m)
+    point = np.r_[y[0], x0]
+    free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
+    np.testing.assert_allclose(
+        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    )
+    np.testing.assert_allclose(obs_info[:2], 0.0)
+    np.testing.assert_allclose(obs_info[2:, 2:], free_info[2:, 2:], rtol=1e-12)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
+    ]:
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"MvNormal {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"MvNormal {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"MvNormal {form}: E[−∇²]")
+
+
+def test_mv_normal_batch_broadcasting_pullback() -> None:
+    """A batch of 3 values with a shared Σ (and a shared μ when observed) vs numpy."""
+    w = np.array([[1.0, 0.5], [-0.3, 2.0], [0.7, -1.1]])
+    v = pt.vector("v", dtype="float64")  # z (6), β (2), a, b, r
+    z = v[:6].reshape((3, 2))
+    _, _, cov = _bivariate(pt.concatenate([pt.zeros(4), v[8:11]]))
+    rv = pm.MvNormal.dist(mu=w * v[6:8], cov=cov, shape=(3, 2))
+    rv_shared = pm.MvNormal.dist(mu=v[6:8], cov=cov, shape=(3, 2))
+    general = pullback_for(rv.owner.op)
+
+    def info(r, value):
+        params = r.owner.op.dist_params(r.owner)
+        return general(params, value, "identity", lambda g: tangents(g, v, 11), 11, (3,))
+
+    fn = pytensor.function([v], [info(rv, z), info(rv_shared, None), cov], mode=MODE)
+    point = np.r_[np.zeros(6), 0.8, -0.4, 0.1, -0.2, -0.35]
+    free, shared, sigma = fn(point)
+
+    prec = np.linalg.inv(sigma)
+    expect = np.zeros((11, 11))
+    for i in range(3):  # mean block of z_i − w_i ⊙ β
+        jac = np.zeros((2, 11))
+        jac[:, 2 * i : 2 * i + 2] = np.eye(2)
+        jac[:, 6:8] = -np.diag(w[i])
+        expect += jac.T @ prec @ jac
+    a, b, r = point[8:]
+    e = np.exp(a + b)
+    d_sigma = [
+        np.array([[2 * np.exp(2 * a), r * e], [r * e, 0.0]]),
+        np.array([[0.0, r * e], [r * e, 2 * np.exp(2 * b)]]),
+        np.array([[0.0, e], [e, 0.0]]),
+    ]
+    cov_block = np.array(
+        [[np.trace(prec @ da @ prec @ db) / 2 for db in d_sigma] for da in d_sigma]
+    )
+    expect[8:, 8:] += 3 * cov_block  # Σ is shared by the 3 batch members
+    np.testing.assert_allclose(free, expect, rtol=1e-10, atol=1e-12)
+
+    expect_shared = np.zeros((11, 11))
+    expect_shared[6:8, 6:8] = 3 * prec
+    expect_shared[8:, 8:] = 3 * cov_block
+    np.testing.assert_allclose(shared, expect_shared, rtol=1e-10, atol=1e-12)
+
+
+# --- the NegativeBinomial dispersion quadrature ---------------------------------------------
+
+
+def _dispersion_series(n: float, mu: float) -> float:
+    """``Σ_{k<K} P(Y > k)/(n + k)²``, K grown until the tail bound ``P(Y ≥ K)/(n + K − 1)`` is
+    below 1e-14 of the sum (``1/(n + k)²`` summed over k ≥ K is at most ``1/(n + K − 1)``)."""
+    p = n / (n + mu)
+    size = 64
+    while True:
+        k = np.arange(size)
+        terms = stats.nbinom.sf(k, n, p) / (n + k) ** 2
+        if stats.nbinom.sf(size - 1, n, p) / (n + size - 1) < 1e-14 * terms.sum():
+            return float(terms.sum())
+        size *= 2
+
+
+def test_negative_binomial_dispersion_quadrature() -> None:
+    n_grid = np.array([0.05, 0.5, 2.0, 30.0, 500.0])
+    mu_grid = np.array([0.01, 1.0, 20.0, 300.0])
+    n, mu = (g.ravel() for g in np.meshgrid(n_grid, mu_grid))
+    nv, rv = pt.vector("n", dtype="float64"), pt.vector("ratio", dtype="float64")
+    value = negative_binomial_dispersion(nv, rv)
+    grads = pytensor.grad(pt.sum(value), [nv, rv])  # the sampler's reverse pass goes through it
+    fn = pytensor.function([nv, rv], [value, *grads], mode=MODE)
+    got, dn, dr = fn(n, mu / n)
+    expect = np.array([_dispersion_series(a, b) for a, b in zip(n, mu, strict=True)])
+    np.testing.assert_allclose(got, expect, rtol=1e-9)
+    eps = 1e-6
+    fd_n = (fn(n * (1 + eps), mu / n)[0] - fn(n * (1 - eps), mu / n)[0]) / (2 * eps * n)
+    fd_r = (fn(n, mu / n * (1 + eps))[0] - fn(n, mu / n * (1 - eps))[0]) / (2 * eps * mu / n)
+    np.testing.assert_allclose(dn, fd_n, rtol=1e-5)
+    np.testing.assert_allclose(dr, fd_r, rtol=1e-5)
+
+
+# --- the pull-back through small models ---------------------------------------------------
+
+
+def _expected_information(model: pm.Model, point: dict, include_prior: bool) -> np.ndarray:
+    mg = model_graph(model, {k: np.shape(v) for k, v in point.items()})
+    theta = np.concatenate([np.ravel(point[name]) for name in mg.layout.names])
+    graph = expected_information_graph(mg, include_prior=include_prior)
+    return pytensor.function([mg.theta], graph, mode=MODE)(theta)
+
+
+def _blocks(*blocks: np.ndarray) -> np.ndarray:
+    sizes = [np.atleast_2d(b).shape[0] for b in blocks]
+    out = np.zeros((sum(sizes), sum(sizes)))
+    start = 0
+    for b, k in zip(blocks, sizes, strict=True):
+        out[start : start + k, start : start + k] = b
+        start += k
+    return out
+
+
+def test_pullback_normal_regression_with_a_shared_sigma() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 2))
+    with pm.Model() as model:
+        b = pm.Normal("b", 0.0, 1.0, shape=2)
+        sigma = pm.HalfNormal("sigma", 1.5)
+        pm.Normal("y", mu=x @ b, sigma=sigma, observed=rng.normal(size=20))
+    s = 0.7
+    point = {"b": np.array([0.3, -0.2]), "sigma_log__": np.log(s)}
+    # I_σσ = 2n/σ², so 2n in log σ; the priors add I and, for log of a HalfNormal, 2
+    likelihood = _blocks(x.T @ x / s**2, 2.0 * 20)
+    np.testing.assert_allclose(_expected_information(model, point, False), likelihood, rtol=1e-12)
+    np.testing.assert_allclose(
+        _expected_information(model, point, True), likelihood + _blocks(np.eye(2), 2.0), rtol=1e-12
+    )
+
+
+def test_pullback_poisson_log_link() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(25, 3))
+    with pm.Model() as model:
+        b = pm.Normal("b", 0.0, 2.0, shape=3)
+        pm.Poisson("y", mu=pm.math.exp(x @ b), observed=rng.poisson(2.0, size=25))
+    beta = np.array([0.2, -0.4, 0.5])
+    likelihood = x.T @ (np.exp(x @ beta)[:, None] * x)
+    got = _expected_information(model, {"b": beta}, False)
+    np.testing.assert_allclose(got, likelihood, rtol=1e-12)
+    got = _expected_information(model, {"b": beta}, True)
+    np.testing.assert_allclose(got, likelihood + np.eye(3) / 4, rtol=1e-12)
+
+
+def test_pullback_negative_binomial_log_link_with_free_dispersion() -> None:
+    rng = np.random.default_rng(3)
+    x = np.column_stack([np.ones(12), rng.normal(size=12)])
+    with pm.Model() as model:
+        b = pm.Normal("b", 0.0, 1.0, shape=2)
+        alpha = pm.Exponential("alpha", 1.0)
+        pm.NegativeBinomial("y", mu=pm.math.exp(x @ b), alpha=alpha, observed=np.arange(12) % 5)
+    beta, a = np.array([1.5, 0.8]), 1.7
+    mu = np.exp(x @ beta)
+    # in the orthogonal coordinates (μ, α): I_μμ = α/(μ(α + μ)), I_μα = 0,
+    # I_αα = ψ′(α) − E ψ′(Y + α) − μ/(α(α + μ)); then μ = exp(xβ), α = exp(log α)
+    disp = np.array([_dispersion_series(a, m) for m in mu]) - mu / (a * (a + mu))
+    likelihood = _blocks(x.T @ ((mu * a / (a + mu))[:, None] * x), a**2 * disp.sum())
+    point = {"b": beta, "alpha_log__": np.log(a)}
+    np.testing.assert_allclose(_expected_information(model, point, False), likelihood, rtol=1e-9)
+    np.testing.assert_allclose(
+        _expected_information(model, point, True), likelihood + _blocks(np.eye(2), 1.0), rtol=1e-9
+    )
+
+
+def test_pullback_observed_mv_normal_with_a_free_scale() -> None:
+    corr = np.array([[1.0, 0.3], [0.3, 1.0]])
+    with pm.Model() as model:
+        m = pm.Normal("m", 0.0, 1.0, shape=2)
+        s = pm.HalfNormal("s", 1.0)
+        pm.MvNormal("y", mu=m, cov=s**2 * corr, observed=np.zeros((5, 2)))
+    scale = 1.3
+    point = {"m": np.array([0.1, -0.1]), "s_log__": np.log(scale)}
+    # Σ = s² R: dΣ/dlog s = 2Σ, so ½ tr(Σ⁻¹ 2Σ Σ⁻¹ 2Σ) = 2k = 4 per observation
+    likelihood = _blocks(5 * np.linalg.inv(scale**2 * corr), 4.0 * 5)
+    np.testing.assert_allclose(_expected_information(model, point, False), likelihood, rtol=1e-12)
