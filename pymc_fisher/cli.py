@@ -68,7 +68,12 @@ def _add_settings(
     parser.add_argument(
         "--seeds", type=_int_list, default=seeds, help="comma-separated seeds, one run each"
     )
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: one per core); 0 runs everything in this process",
+    )
     parser.add_argument("--no-figures", action="store_true", help="write the CSV only")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -78,7 +83,7 @@ def _study(args: argparse.Namespace, targets: list[str], samplers: list[str], ou
 
     matplotlib.use("Agg")  # figures go to files; no display needed
 
-    from pymc_fisher.bench import run_study
+    from pymc_fisher.bench import InlineExecutor, run_study
     from pymc_fisher.bench.report import format_table, write_report
 
     table = run_study(
@@ -89,7 +94,8 @@ def _study(args: argparse.Namespace, targets: list[str], samplers: list[str], ou
         draws=args.draws,
         tune=args.tune,
         out=out,
-        max_workers=args.workers,
+        executor=InlineExecutor() if args.workers == 0 else None,
+        max_workers=args.workers or None,
         progress=not args.quiet,
     )
     print(format_table(table))

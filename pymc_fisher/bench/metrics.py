@@ -17,7 +17,7 @@ Conventions (the same for every sampler, so rows compare):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import arviz_stats as azs
 import numpy as np
@@ -50,6 +50,12 @@ def _stack(ds: xr.Dataset) -> np.ndarray:
     """Every element of every variable of a per-parameter statistics Dataset, raveled."""
     parts = [np.ravel(ds[name].values) for name in ds.data_vars]
     return np.concatenate(parts) if parts else np.array([])
+
+
+def _extreme(values: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
+    """``fn`` (min or max) over the finite values; NaN when there is none (e.g. one chain)."""
+    finite = values[np.isfinite(values)]
+    return float(fn(finite)) if finite.size else float("nan")
 
 
 def grad_evals(tree: xr.DataTree) -> int | None:
@@ -143,9 +149,9 @@ def summarize_run(
         rhat_max = float("nan")
     else:
         dims = list(_SAMPLE_DIMS)
-        ess_bulk = float(np.nanmin(_stack(azs.ess(posterior, sample_dims=dims, method="bulk"))))
-        ess_tail = float(np.nanmin(_stack(azs.ess(posterior, sample_dims=dims, method="tail"))))
-        rhat_max = float(np.nanmax(_stack(azs.rhat(posterior, sample_dims=dims))))
+        ess_bulk = _extreme(_stack(azs.ess(posterior, sample_dims=dims, method="bulk")), np.min)
+        ess_tail = _extreme(_stack(azs.ess(posterior, sample_dims=dims, method="tail")), np.min)
+        rhat_max = _extreme(_stack(azs.rhat(posterior, sample_dims=dims)), np.max)
     n_grad = None if iid else grad_evals(tree)
     if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
         divergences: int | None = int(tree["sample_stats"]["diverging"].values.sum())
