@@ -1,0 +1,266 @@
+"""``summary``: estimates and standard errors of a Laplace fit, beside MCMC when given.
+
+Every row is one entry of a free variable (constrained: ``sigma``, not ``sigma_log__``) or of a
+Deterministic. Standard errors of all rows come from covariances of the unconstrained θ by the
+delta method, ``se(g) = √(∇gᵀ Σ ∇g)``, with ``∇g`` the exact gradient (PyTensor) at the point.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+import scipy.linalg as sla
+import xarray as xr
+from pytensor.gradient import jacobian
+from scipy import stats
+
+from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.errors import FisherError
+from pymc_fisher.fisher.points import resolve_point
+from pymc_fisher.information import fisher_information, graph_of
+from pymc_fisher.labels import entry_labels
+from pymc_fisher.laplace.graphs import theta_graphs
+from pymc_fisher.linalg import is_positive_definite
+
+__all__ = ["delta_jacobian", "summary"]
+
+
+def delta_jacobian(model: pm.Model, theta: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Values and gradients of every free variable and Deterministic entry at unconstrained θ.
+
+    Returns
+    -------
+    labels
+        One label per entry (constrained names, model coords).
+    values
+        The entries at θ, shape ``(m,)``.
+    gradients
+        ``∂ entry / ∂θ``, shape ``(m, len(θ))``.
+    """
+    mg = graph_of(model, "unconstrained")
+    outputs = [*model.free_RVs, *model.deterministics]
+
+    def build():
+        graphs = theta_graphs(mg, outputs)
+        flat = pt.concatenate([pt.as_tensor(g).astype("float64").ravel() for g in graphs])
+        return compile_function(
+            [mg.theta],
+            [*graphs, jacobian(flat, mg.theta, vectorize=True)],
+            name="summary_delta",
+        )
+
+    fn = cached(model, "summary_delta", build)
+    *values, grads = fn(np.asarray(theta, dtype=float))
+    labels: list[str] = []
+    for var, value in zip(outputs, values, strict=True):
+        dims = model.named_vars_to_dims.get(var.name)
+        labels.extend(entry_labels(var.name, np.shape(value), dims, model.coords))
+    flat = np.concatenate([np.asarray(v, dtype=float).ravel() for v in values])
+    return labels, flat, np.asarray(grads, dtype=float).reshape(len(flat), -1)
+
+
+def _covariance(information: np.ndarray) -> np.ndarray | None:
+    """``I⁻¹`` through a Cholesky factor; ``None`` when ``I`` is not positive definite."""
+    if not is_positive_definite(information):
+        return None
+    factor = sla.cho_factor(information, lower=False)
+    return sla.cho_solve(factor, np.eye(len(information)))
+
+
+def _sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray | None:
+    """``A⁻¹ B A⁻¹`` through the Cholesky factor of ``A``."""
+    if not is_positive_definite(bread):
+        return None
+    factor = sla.cho_factor(bread, lower=False)
+    left = sla.cho_solve(factor, meat)
+    return sla.cho_solve(factor, left.T)
+
+
+def _delta_se(gradients: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
+    if cov is None:
+        return np.full(len(gradients), np.nan)
+    var = np.einsum("ij,jk,ik->i", gradients, cov, gradients)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def _information(model, point, notes, **kwargs) -> np.ndarray | None:
+    try:
+        return np.asarray(fisher_information(model, point, space="unconstrained", **kwargs))
+    except (FisherError, NotImplementedError) as err:
+        notes.append(f"{kwargs.get('kind')} information unavailable: {err}")
+        return None
+
+
+def _observed_and_expected(
+    model: pm.Model, point: Mapping[str, np.ndarray], include_prior: bool, notes: list[str]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Observed and expected information, of the likelihood or of the posterior.
+
+    The expectation is over the data only: ``E_y[−∇² log p(y, θ)] = I_lik(θ) − ∇² log p(θ)``,
+    so the prior enters through its own curvature (observed posterior minus observed
+    likelihood information); the prior of a ``pm.Flat`` parameter contributes zero.
+    """
+    obs_lik = _information(model, point, notes, kind="observed", include_prior=False)
+    exp_lik = _information(model, point, notes, kind="expected", include_prior=False)
+    if not include_prior:
+        return obs_lik, exp_lik
+    obs_post = _information(model, point, notes, kind="observed", include_prior=True)
+    if obs_post is None or obs_lik is None or exp_lik is None:
+        return obs_post, None
+    return obs_post, exp_lik + (obs_post - obs_lik)
+
+
+def _unconstrained_point(layout, theta: np.ndarray) -> dict[str, np.ndarray]:
+    return layout.unravel(theta)
+
+
+def summary(
+    data: xr.DataTree,
+    model: pm.Model | None = None,
+    *,
+    mcmc: xr.DataTree | None = None,
+    prob: float = 0.95,
+    include_prior: bool = True,
+) -> pd.DataFrame:
+    r"""Estimates, standard errors (observed, expected, sandwich), z and intervals.
+
+    Parameters
+    ----------
+    data
+        A :func:`~pymc_fisher.fit_laplace` result (its ``fit.mean_vector`` is the point).
+    model
+        The model that was fitted (default: the one in context).
+    mcmc
+        An MCMC ``DataTree`` of the same model: adds the posterior sd, the Laplace standard
+        error and the Cramér–Rao bound ``√diag(I⁻¹)`` (expected information at the posterior
+        mean), and the ratios of the posterior sd to each.
+    prob
+        Coverage of the Wald intervals ``estimate ± z_{(1+prob)/2} · se_observed``.
+    include_prior
+        ``True``: information of the log-posterior (observed: the Laplace precision; expected:
+        the likelihood's expected information plus the prior's curvature); ``False``: of the
+        likelihood alone (classical standard errors; the two agree under flat priors).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by label; columns ``estimate``, ``se_observed``, ``se_expected``,
+        ``se_sandwich``, ``z``, ``lower``, ``upper``; with ``mcmc`` also ``posterior_mean``,
+        ``posterior_sd``, ``laplace_se``, ``cramer_rao``, ``sd_over_laplace_se``,
+        ``sd_over_cramer_rao``. ``attrs["notes"]`` lists anything not computed and why
+        (that column is NaN).
+
+    Notes
+    -----
+    With ``A`` the observed information, ``E`` the expected information and ``B = Σᵢ sᵢ sᵢᵀ``
+    the empirical information of the likelihood's per-observation scores, all at the fit's
+    unconstrained mode θ̂: ``Σ_obs = A⁻¹``, ``Σ_exp = E⁻¹``, ``Σ_sandwich = A⁻¹ B A⁻¹``
+    (Huber–White; with ``include_prior=False`` it equals statsmodels' ``HC0``). A row
+    ``g(θ)`` (a constrained variable or a Deterministic) gets ``√(∇g(θ̂)ᵀ Σ ∇g(θ̂))``.
+    Intervals are Wald intervals on the reported scale.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc as pm, pymc_fisher as pmf
+    >>> from pymc_fisher.laplace import fit_laplace
+    >>> with pm.Model() as model:
+    ...     mu = pm.Flat("mu")
+    ...     y = pm.Normal("y", mu, 2.0, observed=np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> table = summary(fit_laplace(model, random_seed=0), model)
+    >>> table.loc["mu", ["estimate", "se_observed", "se_expected"]].round(6).tolist()
+    [2.5, 1.0, 1.0]
+    """
+    model = pm.modelcontext(model)
+    notes: list[str] = []
+    mg = graph_of(model, "unconstrained")
+    fit = data["fit"]
+    labels_fit = [str(v) for v in fit["mean_vector"].coords["rows"].values]
+    if labels_fit != list(mg.layout.labels):
+        raise FisherError(
+            f"The fit's parameters {labels_fit} are not this model's {list(mg.layout.labels)}: "
+            "pass the model that was fitted."
+        )
+    theta = np.asarray(fit["mean_vector"].values, dtype=float)
+    point = _unconstrained_point(mg.layout, theta)
+    labels, estimate, grads = delta_jacobian(model, theta)
+
+    observed, expected = _observed_and_expected(model, point, include_prior, notes)
+    empirical = _information(model, point, notes, kind="empirical")
+    cov_obs = None if observed is None else _covariance(observed)
+    if observed is not None and cov_obs is None:
+        notes.append("observed information is not positive definite at the mode")
+    cov_exp = None if expected is None else _covariance(expected)
+    if expected is not None and cov_exp is None:
+        notes.append("expected information is not positive definite at the mode")
+    cov_sand = None
+    if observed is not None and empirical is not None:
+        cov_sand = _sandwich(observed, empirical)
+
+    se_obs = _delta_se(grads, cov_obs)
+    z_crit = stats.norm.ppf(0.5 + prob / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = estimate / se_obs
+    table = pd.DataFrame(
+        {
+            "estimate": estimate,
+            "se_observed": se_obs,
+            "se_expected": _delta_se(grads, cov_exp),
+            "se_sandwich": _delta_se(grads, cov_sand),
+            "z": z,
+            "lower": estimate - z_crit * se_obs,
+            "upper": estimate + z_crit * se_obs,
+        },
+        index=pd.Index(labels, name="parameter"),
+    )
+    if mcmc is not None:
+        table = table.join(_mcmc_columns(model, mcmc, labels, include_prior, notes, se_obs))
+    table.attrs.update(prob=prob, include_prior=include_prior, notes=notes)
+    if notes:
+        warnings.warn("summary: " + "; ".join(notes), UserWarning, stacklevel=2)
+    return table
+
+
+def _mcmc_columns(
+    model: pm.Model,
+    mcmc: xr.DataTree,
+    labels: list[str],
+    include_prior: bool,
+    notes: list[str],
+    laplace_se: np.ndarray,
+) -> pd.DataFrame:
+    posterior = mcmc["posterior"]
+    names = [v.name for v in (*model.free_RVs, *model.deterministics)]
+    means, sds = [], []
+    for name in names:
+        draws = np.asarray(posterior[name].values, dtype=float)
+        draws = draws.reshape(draws.shape[0] * draws.shape[1], -1)
+        means.append(draws.mean(axis=0))
+        sds.append(draws.std(axis=0, ddof=1))
+    free_means: Mapping[str, np.ndarray] = {
+        rv.name: np.asarray(posterior[rv.name].mean(("chain", "draw")).values)
+        for rv in model.free_RVs
+    }
+    mg = graph_of(model, "unconstrained")
+    unconstrained, _ = resolve_point(model, free_means)
+    theta = mg.layout.ravel(unconstrained)
+    _, _, grads = delta_jacobian(model, theta)
+    _, expected = _observed_and_expected(model, unconstrained, include_prior, notes)
+    cramer_rao = _delta_se(grads, None if expected is None else _covariance(expected))
+    sd = np.concatenate(sds)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.DataFrame(
+            {
+                "posterior_mean": np.concatenate(means),
+                "posterior_sd": sd,
+                "laplace_se": laplace_se,
+                "cramer_rao": cramer_rao,
+                "sd_over_laplace_se": sd / laplace_se,
+                "sd_over_cramer_rao": sd / cramer_rao,
+            },
+            index=pd.Index(labels, name="parameter"),
+        )
