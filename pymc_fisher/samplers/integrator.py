@@ -20,6 +20,7 @@ from pymc_fisher.samplers.metrics import (
     MetricFactor,
     contraction_weights,
     kinetic_energy,
+    pull_back,
     velocity,
 )
 from pymc_fisher.samplers.solvers import FixedPointResult, solve_fixed_point
@@ -74,12 +75,17 @@ class RiemannianSystem(NamedTuple):
 
 
 class SolverOptions(NamedTuple):
-    """Options of the two implicit solves (see :func:`~.solvers.solve_fixed_point`)."""
+    """Options of the two implicit solves (see :func:`~.solvers.solve_fixed_point`).
+
+    ``newton_iter``: Newton steps for the momentum equation when the accelerated fixed-point
+    iteration has not converged after ``max_iter`` (0 disables the fallback).
+    """
 
     atol: float = 1e-9
     rtol: float = 1e-9
     max_iter: int = 30
     memory: int = 3
+    newton_iter: int = 5
 
 
 DEFAULT_SOLVER = SolverOptions()
@@ -144,6 +150,44 @@ def integrator_state(
     """Phase-space state at ``(θ, p)``: its energy and ``∇_θ H`` (one reverse pass)."""
     energy = -point.logp + kinetic_energy(point.metric, p)
     return IntegratorState(point, p, energy, hamiltonian_gradient(system, point, p))
+
+
+def _newton_momentum(
+    system: RiemannianSystem,
+    point: PositionPoint,
+    p0: np.ndarray,
+    eps: float,
+    guess: np.ndarray,
+    options: SolverOptions,
+) -> FixedPointResult:
+    """Solve ``p = p0 - ε/2 ∇_θH(θ, p)`` by Newton's method (d + 1 reverse passes per step).
+
+    The Jacobian of ``∇_θH`` in ``p`` has columns ``∇_θ Σ A ∘ W_j`` with
+    ``W_j = pull_back(-½ (u_j vᵀ + v u_jᵀ))``, ``u_j = G⁻¹e_j``, ``v = G⁻¹p``.
+    """
+    d = p0.size
+    inverse = point.metric.inverse
+    p = guess
+    residual = np.inf
+    for it in range(1, options.newton_iter + 1):
+        grad = hamiltonian_gradient(system, point, p)
+        r = p - p0 + 0.5 * eps * grad
+        residual = float(np.abs(r).max())
+        if not residual < np.inf:
+            return FixedPointResult(p, grad, False, np.inf, it, True)
+        if residual <= options.atol + options.rtol * float(np.abs(p).max()):
+            return FixedPointResult(p, grad, True, residual, it, False)
+        v = inverse @ p
+        jac = np.eye(d)
+        for j in range(d):
+            u = inverse[:, j]
+            c = -0.5 * (np.outer(u, v) + np.outer(v, u))
+            jac[:, j] += 0.5 * eps * system.contract(point.theta, pull_back(point.metric, c))
+        try:
+            p = p - np.linalg.solve(jac, r)
+        except np.linalg.LinAlgError:
+            return FixedPointResult(p, grad, False, residual, it, False)
+    return FixedPointResult(p, None, False, residual, options.newton_iter, False)
 
 
 def _failure(
@@ -213,6 +257,12 @@ def _leapfrog(
         memory=options.memory,
     )
     n_evals += mom.iterations
+    if not mom.converged and not mom.failed and options.newton_iter > 0:
+        # Picard/Anderson fails where the momentum map is not a contraction (large ε|∂G|,
+        # e.g. SoftAbs in a funnel's neck). Newton finds the same root; the integrator stays
+        # the same deterministic, reversible map wherever the root is unique.
+        mom = _newton_momentum(system, point, state.momentum, eps, mom.solution, options)
+        n_evals += mom.iterations * (1 + point.theta.size)
     if not mom.converged:
         kind0: DivergenceKind = "energy" if mom.failed else "solver"
         return _failure(state, kind0, mom.iterations, 0, mom.residual, n_evals)

@@ -31,6 +31,7 @@ __all__ = [
     "direct_metric",
     "draw_momentum",
     "kinetic_energy",
+    "pull_back",
     "softabs_divided_differences",
     "softabs_metric",
     "velocity",
@@ -262,6 +263,18 @@ def contraction_weights(factor: MetricFactor, p: np.ndarray) -> np.ndarray:
     inner = -0.5 * np.outer(u, u)
     inner.flat[:: g.size + 1] += 0.5 / g
     return Q @ (D * inner) @ Q.T
+
+
+def pull_back(factor: MetricFactor, weights: np.ndarray) -> np.ndarray:
+    """Map weights ``C`` on ``G`` to weights ``W`` on ``A`` with ``Σ C ∘ dG = Σ W ∘ dA``.
+
+    The identity for a direct metric; ``Q (D ∘ QᵀCQ) Qᵀ`` for SoftAbs (``C`` symmetric).
+    """
+    if factor.basis is None:
+        return weights
+    Q, D = factor.basis, factor.divided_differences
+    assert D is not None
+    return Q @ (D * (Q.T @ weights @ Q)) @ Q.T
 
 
 def condition_number(factor: MetricFactor) -> float:

@@ -87,6 +87,9 @@ class RMHMC(ArrayStepShared):
         A solve not converged after this many evaluations is a divergence (kind ``"solver"``).
     anderson_memory
         Anderson-acceleration memory of the implicit solves (0 = plain fixed-point iteration).
+    newton_iterations
+        Newton steps for the implicit momentum equation when the fixed-point iteration has not
+        converged (each costs d + 1 reverse passes); 0 disables this fallback.
     max_energy_error
         Energy error beyond which a trajectory diverges (kind ``"energy"``), as PyMC's ``Emax``.
     adapt_step_size
@@ -160,8 +163,9 @@ class RMHMC(ArrayStepShared):
         max_steps: int = 100,
         softabs_alpha: float = 1.0,
         fixed_point_tol: float = 1e-9,
-        max_fixed_point_iterations: int = 30,
+        max_fixed_point_iterations: int = 15,
         anderson_memory: int = 3,
+        newton_iterations: int = 5,
         max_energy_error: float = 1000.0,
         adapt_step_size: bool = True,
         model: pm.Model | None = None,
@@ -199,7 +203,11 @@ class RMHMC(ArrayStepShared):
         self._compiled = compiled
         self._metric = softabs_metric(softabs_alpha) if metric == "softabs" else direct_metric()
         self._solver = SolverOptions(
-            fixed_point_tol, fixed_point_tol, max_fixed_point_iterations, anderson_memory
+            fixed_point_tol,
+            fixed_point_tol,
+            max_fixed_point_iterations,
+            anderson_memory,
+            newton_iterations,
         )
         d = compiled.size
         self.initial_step_size = float(step_size if step_size is not None else 0.5 / d**0.25)

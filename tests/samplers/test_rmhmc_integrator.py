@@ -7,9 +7,12 @@ import pytest
 
 from pymc_fisher.samplers.integrator import (
     SolverOptions,
+    _newton_momentum,
     generalized_leapfrog,
+    hamiltonian_gradient,
     integrator_state,
 )
+from pymc_fisher.samplers.solvers import solve_fixed_point
 from pymc_fisher.samplers.trajectory import integrate
 from tests.samplers.systems import rank_one_system, sinh_exact, sinh_system
 
@@ -81,9 +84,27 @@ def test_solver_reports_and_few_iterations():
     assert report.position_iterations <= 8
 
 
+def test_newton_momentum_solve_matches_fixed_point():
+    system = rank_one_system(np.diag([1.0, 4.0]), scale=5.0)
+    state = integrator_state(system, system.evaluate(np.array([0.6, -0.4])), np.array([2.0, 1.0]))
+    eps, p0 = 0.5, state.momentum
+    newton = _newton_momentum(system, state.position, p0, eps, p0, SolverOptions(newton_iter=10))
+    assert newton.converged
+    assert newton.iterations <= 6
+
+    def momentum_map(p):
+        return p0 - 0.5 * eps * hamiltonian_gradient(system, state.position, p), None
+
+    picard = solve_fixed_point(momentum_map, p0, atol=1e-13, rtol=1e-13, max_iter=500)
+    assert picard.converged
+    np.testing.assert_allclose(newton.solution, picard.solution, atol=1e-8)
+
+
 def test_non_converged_solve_is_a_solver_divergence():
     system = rank_one_system(np.diag([1.0, 4.0]), scale=5.0)
     state = integrator_state(system, system.evaluate(np.array([2.0, -3.0])), np.array([9.0, 7.0]))
-    same, report = generalized_leapfrog(system, state, 2.0, SolverOptions(max_iter=3, memory=0))
+    same, report = generalized_leapfrog(
+        system, state, 2.0, SolverOptions(max_iter=3, memory=0, newton_iter=0)
+    )
     assert report.divergence == "solver"
     assert same is state
