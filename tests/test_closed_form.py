@@ -10,7 +10,6 @@ chosen by Bonferroni so that the whole file raises a false alarm with probabilit
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -32,7 +31,7 @@ from pymc_fisher.fisher.expected import expected_information_graph, tangents
 from pymc_fisher.fisher.model_graph import model_graph
 
 FALSE_ALARM = 1e-3  # family-wise, over every Monte Carlo assertion in this file
-MODE = os.environ.get("TCF_MODE", "FAST_COMPILE")
+MODE = "FAST_COMPILE"  # C compilation of these one-off graphs costs more than it saves
 
 
 class Case(NamedTuple):
@@ -440,3 +439,22 @@ def test_pullback_observed_mv_normal_with_a_free_scale() -> None:
     # Σ = s² R: dΣ/dlog s = 2Σ, so ½ tr(Σ⁻¹ 2Σ Σ⁻¹ 2Σ) = 2k = 4 per observation
     likelihood = _blocks(5 * np.linalg.inv(scale**2 * corr), 4.0 * 5)
     np.testing.assert_allclose(_expected_information(model, point, False), likelihood, rtol=1e-12)
+
+
+def test_the_monte_carlo_check_catches_a_wrong_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inflate Normal's I_σσ by 25%: the check must fail (its tolerance is about 5% here)."""
+    from pytensor.tensor.random.basic import NormalRV
+
+    from pymc_fisher.fisher import closed_form as module
+
+    right = module._REGISTRY[NormalRV]
+
+    def wrong(params, value, coordinate):
+        info = right(params, value, coordinate)
+        matrix = [list(row) for row in info.matrix]
+        matrix[-1][-1] = 1.25 * matrix[-1][-1]
+        return module.Information(info.coords, matrix)
+
+    monkeypatch.setitem(module._REGISTRY, NormalRV, wrong)
+    with pytest.raises(AssertionError, match="Normal observed"):
+        test_entry_against_monte_carlo(CASES[0])

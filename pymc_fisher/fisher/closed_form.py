@@ -158,7 +158,8 @@ def closed_form(
     """
     fn = _REGISTRY.get(type(op))
     if fn is None:
-        raise NoClosedFormError(f"no closed-form Fisher information for {type(op).__name__}")
+        hint = " as an Information (use pullback_for)" if type(op) in _PULLBACKS else ""
+        raise NoClosedFormError(f"no closed-form Fisher information for {type(op).__name__}{hint}")
     params = [_float64(p) for p in params]
     if value is not None and value.type.dtype != "float64":
         value = pt.cast(value, "float64")
@@ -319,7 +320,9 @@ def _binomial(params, value, coordinate):
     return _bernoulli_trials(p, n)
 
 
-def extend(info: Information, coord: TensorVariable, diag: Entry, cross: dict[int, Entry]):
+def extend(
+    info: Information, coord: TensorVariable, diag: Entry, cross: dict[int, Entry]
+) -> Information:
     """``info`` with one more coordinate; ``cross[k]`` is its information with ``coords[k]``."""
     matrix = [[*row, cross.get(i)] for i, row in enumerate(info.matrix)]
     matrix.append([cross.get(i) for i in range(len(info.coords))] + [diag])
