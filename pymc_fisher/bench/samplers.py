@@ -29,7 +29,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pymc as pm
 import xarray as xr
@@ -78,10 +78,13 @@ SamplerFn = Callable[[pm.Model, RunSettings], "SamplerRun | xr.DataTree"]
 
 @contextlib.contextmanager
 def _quiet_pymc() -> Iterator[None]:
-    """Silence PyMC's "Sequential sampling ..." log lines; a study prints its own progress."""
+    """Silence PyMC's log lines below errors ("Sequential sampling", "Only 50 samples").
+
+    A study prints its own progress and reports R-hat and ESS in its table.
+    """
     logger = logging.getLogger("pymc")
     level = logger.level
-    logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
@@ -146,17 +149,17 @@ def rmhmc_available() -> bool:
     return True
 
 
-def sample_rmhmc(
-    model: pm.Model,
-    settings: RunSettings,
-    *,
-    metric: str | None = None,
-    trajectory: str | None = None,
-) -> SamplerRun:
-    """``pymc_fisher`` RMHMC; ``None`` options keep the step method's defaults."""
+def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
+    """``pymc_fisher`` RMHMC; ``options`` go to the step method (its defaults otherwise).
+
+    Register a variant with other options through ``functools.partial``::
+
+        register_sampler(
+            "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
+        )
+    """
     from pymc_fisher.samplers.step import RMHMC
 
-    options = {k: v for k, v in (("metric", metric), ("trajectory", trajectory)) if v is not None}
     return _sample_with_step(model, settings, functools.partial(RMHMC, **options))
 
 
