@@ -458,3 +458,27 @@ def test_the_monte_carlo_check_catches_a_wrong_entry(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(module._REGISTRY, NormalRV, wrong)
     with pytest.raises(AssertionError, match="Normal observed"):
         test_entry_against_monte_carlo(CASES[0])
+
+
+def test_pullback_student_t_free_nu_and_symbolic_random_variables() -> None:
+    """ν and σ shared by a vector of observations; HalfCauchy and Weibull are PyMC's own Ops."""
+    with pm.Model() as model:
+        nu = pm.Gamma("nu", alpha=2.0, beta=0.1)
+        s = pm.HalfCauchy("s", 2.0)
+        pm.StudentT("y", nu=nu, mu=np.linspace(-1, 1, 10), sigma=s, observed=np.zeros(10))
+        pm.Weibull("w", alpha=1.5, beta=s, observed=np.ones(4))
+    v, sc = 6.0, 0.8
+    point = {"nu_log__": np.log(v), "s_log__": np.log(sc)}
+    i_nn = (special.polygamma(1, v / 2) - special.polygamma(1, (v + 1) / 2)) / 4 - (v + 5) / (
+        2 * v * (v + 1) * (v + 3)
+    )
+    i_ns = -2 / (sc * (v + 1) * (v + 3))
+    i_ss = 2 * v / ((v + 3) * sc**2)
+    # chain rule to (log ν, log σ); the Weibull adds α² per observation in log β
+    likelihood = 10 * np.array([[v**2 * i_nn, v * sc * i_ns], [v * sc * i_ns, sc**2 * i_ss]])
+    likelihood[1, 1] += 4 * 1.5**2
+    np.testing.assert_allclose(_expected_information(model, point, False), likelihood, rtol=1e-10)
+    # log of a Gamma(2, ·) value: I = α = 2; log of a HalfCauchy value: 1/2
+    np.testing.assert_allclose(
+        _expected_information(model, point, True), likelihood + np.diag([2.0, 0.5]), rtol=1e-10
+    )

@@ -419,9 +419,10 @@ def _weibull(params, value, coordinate):
     )
 
 
-# Nodes of the trapezoidal rule for the NegativeBinomial dispersion integral (see below): the
-# error, exp(−π²/h) for an integrand analytic in the strip |Im u| < π/2, is below 1e-10
-# relative over n in [1e-2, 1e3], μ in [1e-3, 1e3] with 128 nodes (tests/test_closed_form.py).
+# Nodes of the trapezoidal rule for the NegativeBinomial dispersion integral (see below). Its
+# error, about exp(−π²/h) for an integrand analytic in the strip |Im u| < π/2, measured against
+# the exact series: < 1e-11 relative for n in [1e-2, 1e3], μ in [1e-3, 1e3] (128 nodes); the
+# tests assert 1e-9 on a grid of that box.
 NB_NODES = 128
 
 
@@ -452,6 +453,10 @@ def negative_binomial_dispersion(n: TensorVariable, ratio: TensorVariable) -> Te
     ``u`` (Trefethen & Weideman 2014, SIAM Review 56:385) on ``[log t_lo, log t_hi]`` with
     ``t_lo = 10⁻⁸ / max(1, μ, n)`` (left tail ``< μ t_lo²``, relative ``≲ 10⁻¹⁶``) and
     ``t_hi = 45/n + 1`` (right tail ``< e^(−45)``) converges geometrically in the node count.
+
+    For large ``n`` (the Poisson limit) ``I_nn ≈ (1 − p)/n`` and the information left for ``n``
+    once ``p`` (or μ) is accounted for is of order ``μ²/n⁴``: the pull-back's difference loses
+    relative accuracy as ``μ/n²`` shrinks (about 1e-5 relative at n = 1e4, μ = 10).
     """
     mu = n * ratio
     ndim = max(n.type.ndim, ratio.type.ndim)
