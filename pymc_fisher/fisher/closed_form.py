@@ -456,7 +456,8 @@ def negative_binomial_dispersion(n: TensorVariable, ratio: TensorVariable) -> Te
 
     For large ``n`` (the Poisson limit) ``I_nn ≈ (1 − p)/n`` and the information left for ``n``
     once ``p`` (or μ) is accounted for is of order ``μ²/n⁴``: the pull-back's difference loses
-    relative accuracy as ``μ/n²`` shrinks (about 1e-5 relative at n = 1e4, μ = 10).
+    relative accuracy as ``μ/n²`` shrinks (measured: 1e-10 at n = 1e3, μ = 10; 7e-7 at
+    n = 1e4, μ = 10; 3e-4 at n = 1e5, μ = 10).
     """
     mu = n * ratio
     ndim = max(n.type.ndim, ratio.type.ndim)
