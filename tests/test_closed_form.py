@@ -482,3 +482,29 @@ def test_pullback_student_t_free_nu_and_symbolic_random_variables() -> None:
     np.testing.assert_allclose(
         _expected_information(model, point, True), likelihood + np.diag([2.0, 0.5]), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("which", ["negative_binomial", "mv_normal"])
+def test_metric_derivative_by_one_reverse_pass(which: str) -> None:
+    """``∇θ Σ G(θ) ⊙ C`` (the sampler's one reverse pass) through the quadrature and Cholesky."""
+    rng = np.random.default_rng(4)
+    with pm.Model() as model:
+        b = pm.Normal("b", 0.0, 1.0, shape=2)
+        s = pm.HalfNormal("s", 1.0)
+        if which == "negative_binomial":
+            x = rng.normal(size=(6, 2))
+            pm.NegativeBinomial("y", mu=pm.math.exp(x @ b), alpha=s, observed=np.arange(6))
+        else:
+            corr = pt.stack([pt.stack([1.0, b[0] / 3]), pt.stack([b[0] / 3, 1.0])])
+            pm.MvNormal("y", mu=b, cov=s**2 * corr, observed=np.zeros((3, 2)))
+    point = {"b": np.array([0.4, -0.3]), "s_log__": np.log(1.3)}
+    mg = model_graph(model, {k: np.shape(v) for k, v in point.items()})
+    theta = np.concatenate([np.ravel(point[name]) for name in mg.layout.names])
+    metric = expected_information_graph(mg, include_prior=True)
+    weights = rng.normal(size=(3, 3))
+    objective = pt.sum(metric * weights)
+    fn = pytensor.function([mg.theta], [objective, pytensor.grad(objective, mg.theta)], mode=MODE)
+    _, grad = fn(theta)
+    eps = 1e-6
+    fd = [(fn(theta + eps * e)[0] - fn(theta - eps * e)[0]) / (2 * eps) for e in np.eye(theta.size)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
