@@ -17,11 +17,12 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
 DEMO_TARGET = "funnel"
-DEMO_SETTINGS = {"chains": 2, "draws": 500, "tune": 500, "seeds": [0]}
+DEMO_SETTINGS: dict[str, Any] = {"chains": 4, "draws": 1000, "tune": 1000, "seeds": [0]}
 
 
 def _int_list(text: str) -> list[int]:

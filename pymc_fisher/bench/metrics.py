@@ -62,8 +62,9 @@ def grad_evals(tree: xr.DataTree) -> int | None:
     """Sum of ``n_steps`` over ``warmup_sample_stats`` and ``sample_stats``; None if absent."""
     total, found = 0.0, False
     for group in ("warmup_sample_stats", "sample_stats"):
-        if group in tree.children and "n_steps" in tree[group].data_vars:
-            total += float(np.nansum(tree[group]["n_steps"].values))
+        stats = tree[group].to_dataset() if group in tree.children else xr.Dataset()
+        if "n_steps" in stats.data_vars:
+            total += float(np.nansum(stats["n_steps"].values))
             found = True
     return round(total) if found else None
 
@@ -153,8 +154,9 @@ def summarize_run(
         ess_tail = _extreme(_stack(azs.ess(posterior, sample_dims=dims, method="tail")), np.min)
         rhat_max = _extreme(_stack(azs.rhat(posterior, sample_dims=dims)), np.max)
     n_grad = None if iid else grad_evals(tree)
-    if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
-        divergences: int | None = int(tree["sample_stats"]["diverging"].values.sum())
+    stats = tree["sample_stats"].to_dataset() if "sample_stats" in tree.children else xr.Dataset()
+    if "diverging" in stats.data_vars:
+        divergences: int | None = int(stats["diverging"].values.sum())
     else:
         divergences = 0 if iid else None
     max_z = float("nan")

@@ -96,7 +96,7 @@ def plot_ranks(tree: xr.DataTree, var_names: list[str] | None = None, *, max_ele
     import arviz_plots as azp
 
     posterior = tree["posterior"].to_dataset()
-    names = var_names or list(posterior.data_vars)
+    names = var_names or [str(name) for name in posterior.data_vars]
     subset = posterior[names]
     dims = {d: slice(0, max_elements) for d in subset.dims if d not in ("chain", "draw")}
     subset = subset.isel(dims)

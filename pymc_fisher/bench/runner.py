@@ -25,8 +25,8 @@ from pymc_fisher.bench.targets import Target, as_target
 
 __all__ = ["execute_run", "run_one", "run_study"]
 
-TargetLike = str | Target | pm.Model | Callable[[], pm.Model]
-SamplerLike = str | tuple[str, SamplerFn]
+type TargetLike = str | Target | pm.Model | Callable[[], pm.Model]
+type SamplerLike = str | tuple[str, SamplerFn]
 
 
 class _Task(NamedTuple):
@@ -96,7 +96,14 @@ def _resolve_samplers(
     if isinstance(samplers, str):
         samplers = [s for s in samplers.split(",") if s.strip()]
     items = samplers.items() if isinstance(samplers, Mapping) else samplers
-    return [(s.strip(), get_sampler(s)) if isinstance(s, str) else tuple(s) for s in items]  # type: ignore[misc]
+    resolved = []
+    for item in items:
+        if isinstance(item, str):
+            resolved.append((item.strip(), get_sampler(item)))
+        else:
+            name, fn = item
+            resolved.append((name, fn))
+    return resolved
 
 
 def run_study(
@@ -162,8 +169,8 @@ def run_study(
         A run raised and ``on_error="raise"``; the run's error is the cause.
     """
     if isinstance(targets, str | Target | pm.Model) or not isinstance(targets, Iterable):
-        targets = [targets]  # type: ignore[list-item]
-    tgts = [as_target(t) for t in targets]  # type: ignore[union-attr]
+        targets = [targets]
+    tgts = [as_target(t) for t in targets]
     names = [t.name for t in tgts]
     if len(set(names)) != len(names):
         raise StudyError(f"target names must be unique, got {names}")

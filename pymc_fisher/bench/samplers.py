@@ -171,7 +171,7 @@ def sample_laplace(model: pm.Model, settings: RunSettings) -> SamplerRun:
     """
     from pymc_fisher.laplace import fit_laplace
 
-    kwargs: dict[str, int] = {"random_seed": settings.seed}
+    kwargs: dict[str, Any] = {"random_seed": settings.seed}
     if "chains" in inspect.signature(fit_laplace).parameters:
         kwargs.update(chains=settings.chains, draws=settings.draws)
     else:
