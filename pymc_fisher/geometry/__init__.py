@@ -13,6 +13,7 @@ from pymc_fisher.geometry.fisher_rao import (
     geodesic,
 )
 from pymc_fisher.geometry.jeffreys import ImproperJeffreysError, jeffreys_prior
+from pymc_fisher.geometry.posterior import posterior_fisher_information
 
 __all__ = [
     "DesignResult",
@@ -25,4 +26,5 @@ __all__ = [
     "geodesic",
     "jeffreys_prior",
     "optimize_design",
+    "posterior_fisher_information",
 ]
