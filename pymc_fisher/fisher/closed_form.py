@@ -280,7 +280,7 @@ def _log_normal(params, value, coordinate):
 @register(prb.GammaRV)
 def _gamma(params, value, coordinate):
     alpha, scale = params
-    a_a, a_s, s_s = pt.polygamma(1, alpha), 1 / scale, alpha / scale**2
+    a_a, a_s, s_s = trigamma(alpha), 1 / scale, alpha / scale**2
     if value is None:
         return Information((alpha, scale), [[a_a, a_s], [None, s_s]])
     if coordinate != "log":
@@ -329,9 +329,27 @@ def extend(
     return Information((*info.coords, coord), matrix)
 
 
+# ψ′(y) ~ 1/y + 1/(2y²) + Σ_k B_2k / y^(2k+1) (Abramowitz & Stegun 6.4.12), B_2 ... B_12
+_TRIGAMMA_SERIES = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730)
+_TRIGAMMA_SHIFT = 8
+
+
 def trigamma(x: TensorVariable) -> TensorVariable:
-    """ψ′(x)."""
-    return pt.polygamma(1, x)
+    """ψ′(x) for ``x > 0`` from elementary operations only.
+
+    PyTensor's ``polygamma`` has no Numba implementation (the default backend falls back to
+    object mode, with a warning, for it and for its derivative). Here
+    ``ψ′(x) = Σ_{k<8} 1/(x + k)² + ψ′(x + 8)`` and the asymptotic series at ``y = x + 8 ≥ 8``,
+    whose first omitted term ``(7/6)/y¹⁵`` bounds the error by 3e-14 (relative 3e-13); its
+    derivative is that of the same smooth expression.
+    """
+    head = sum(1 / (x + k) ** 2 for k in range(_TRIGAMMA_SHIFT))
+    y = x + _TRIGAMMA_SHIFT
+    inv2 = 1 / y**2
+    tail = 0.0
+    for coefficient in reversed(_TRIGAMMA_SERIES):
+        tail = (tail + coefficient) * inv2
+    return head + 1 / y + inv2 / 2 + tail / y
 
 
 @register(prb.StudentTRV)
