@@ -138,6 +138,6 @@ def criterion_loss(information: TensorVariable, criterion: Criterion) -> TensorV
         )
         return pt.sum(inv_chol**2)  # tr I⁻¹ = ‖L⁻¹‖²_F
     if criterion in ("E", "modified_E"):
-        eig = pt.linalg.eigvalsh(information, None)
+        eig = pt.as_tensor(pt.linalg.eigvalsh(information, None))
         return -eig[0] if criterion == "E" else eig[-1] / eig[0]
     raise ValueError(f"Unknown criterion {criterion!r}; choose among {CRITERIA}.")

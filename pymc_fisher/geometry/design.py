@@ -9,13 +9,15 @@ optimised by L-BFGS-B within bounds. Given posterior draws, the criterion is ave
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.gradient import DisconnectedInputError
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
+from pytensor.tensor.variable import TensorVariable
 from scipy import optimize
 
 from pymc_fisher.compile import compile_function
@@ -108,7 +110,7 @@ def _parameter_points(model, ig, point, space, draws, random_seed) -> np.ndarray
         return dataset_thetas(ds, layout)
     rows = []
     for i in range(ds.sizes["sample"]):
-        draw = {k: ds[k].values[i] for k in ds.data_vars}
+        draw = {str(k): ds[k].values[i] for k in ds.data_vars}
         rows.append(layout.ravel(unconstrained_point(model, draw)))
     return np.asarray(rows)
 
@@ -204,12 +206,13 @@ def optimize_design(
             f"so there is no design to optimise (is it the observed data?)."
         )
     design = copies[0].type(name=data_name)
-    (info,) = graph_replace([ig.information], dict.fromkeys(copies, design), strict=False)
-    loss = criterion_loss(info, criterion)
+    replace: dict[Variable, Variable] = dict.fromkeys(copies, design)
+    (info,) = graph_replace([ig.information], replace, strict=False)
+    loss = criterion_loss(pt.as_tensor(info), criterion)
     # one parameter point per call, averaged in Python: compiles in a fraction of the time a
     # graph vectorised over the draws takes, and the per-call cost is small
     try:
-        grad = pt.grad(loss, design)
+        grad = cast(TensorVariable, pt.grad(loss, design))
     except DisconnectedInputError:  # only the container's shape enters, e.g. observed data
         raise DesignVariableError(
             f"The information of {list(ig.labels)} does not depend on the values of pm.Data "

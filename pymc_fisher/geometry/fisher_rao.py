@@ -10,13 +10,14 @@ symbols: the Euler–Lagrange equation of ``L = ½ vᵀ G(θ) v`` is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 from pytensor.gradient import pushforward
+from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.errors import FisherError
@@ -75,10 +76,10 @@ def _compiled(model: pm.Model, space: Space):
         ig = information_graph(model, space=space)
         theta, metric = ig.theta, ig.information
         v = pt.vector("v", dtype="float64")
-        (metric_dot,) = pushforward([metric], theta, v)  # ∂_v G
+        metric_dot = cast(list, pushforward([metric], theta, v))[0]  # ∂_v G
         metric_v = metric @ v
         energy = v @ metric_v
-        energy_grad = pt.grad(energy, theta)
+        energy_grad = cast(TensorVariable, pt.grad(energy, theta))
         acc = pt.linalg.solve(metric, 0.5 * energy_grad - metric_dot @ v, assume_a="pos")
         outputs = [metric, acc, energy, energy_grad, metric_v]
         return ig, compile_function([theta, v], outputs, name="fisher_rao")

@@ -42,7 +42,7 @@ class InformationGraph(NamedTuple):
         The raveled parameter vector (``mg.theta``).
     information
         ``I(θ)`` restricted to the entries of the selected variables.
-    index
+    entries
         Positions of those entries in θ.
     labels
         Their labels.
@@ -51,7 +51,7 @@ class InformationGraph(NamedTuple):
     mg: ModelGraph
     theta: TensorVariable
     information: TensorVariable
-    index: np.ndarray
+    entries: np.ndarray
     labels: tuple[str, ...]
 
 
@@ -96,12 +96,13 @@ def information_graph(
     info = expected_information_graph(mg)
     names = selected_names(model, vars)
     rv_order = [rv.name for rv in model.free_RVs]
-    index, labels = [], []
+    index: list[int] = []
+    labels: list[str] = []
     for s, rv_name in zip(mg.layout.slices, rv_order, strict=True):
         if rv_name in names:
             index.extend(range(s.start, s.stop))
             labels.extend(mg.layout.labels[s])
-    index_arr = np.asarray(index, dtype=int)
+    index_arr = np.array(index, dtype=np.intp)
     if len(index_arr) != mg.layout.size:
         info = info[index_arr][:, index_arr]
     return InformationGraph(mg, mg.theta, info, index_arr, tuple(labels))

@@ -25,6 +25,7 @@ from pymc.model.fgraph import (
     model_from_fgraph,
 )
 from pymc.pytensorf import toposort_replace
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
@@ -176,7 +177,7 @@ def jeffreys_prior(model: pm.Model, vars: Sequence[object] | None = None) -> pm.
     # θ of the constrained graph -> the new model's own variables; copied data -> its own data
     rvs = [new[name] for name in (rv.name for rv in new.free_RVs)]
     theta_graph = pm.math.concatenate([rv.astype("float64").ravel() for rv in rvs])
-    replace = {ig.theta: theta_graph}
+    replace: dict[Variable, Variable] = {ig.theta: theta_graph}
     for data in new.data_vars:
         for copy in shared_in([log_density], data.name):
             replace[copy] = data

@@ -9,6 +9,7 @@ helpers here convert, compiling each conversion once per model.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -109,7 +110,7 @@ def theta_of(model: pm.Model, layout: ParameterLayout, point: Point, space: str)
     return layout.ravel(convert(model, point))
 
 
-def posterior_points(idata: object, model: pm.Model, *, group: str = "posterior") -> xr.Dataset:
+def posterior_points(idata: Any, model: pm.Model, *, group: str = "posterior") -> xr.Dataset:
     """Return the free variables' draws from a DataTree group, stacked to ``sample``.
 
     Raises

@@ -92,7 +92,7 @@ def posterior_fisher_information(
     if n == 0:
         raise ValueError(f"The {group!r} group has no draws.")
     seeds = np.random.SeedSequence(random_seed).generate_state(n)
-    names = list(ds.data_vars)
+    names = [str(k) for k in ds.data_vars]
     columns = {k: ds[k].values for k in names}
     matrices = []
     first = xr.DataArray()
