@@ -1,0 +1,143 @@
+"""Fresh-process wall time: pymc_fisher.fit_laplace vs pymc_extras.fit_laplace(trust-ncg).
+
+Each run is a new Python process (imports included), so the figures are what a user waits for.
+"cold": a fresh, empty PyTensor compile cache per run (``PYTENSOR_FLAGS=base_compiledir=<tmp>``;
+the Numba linker keeps its cache in ``<base_compiledir>/numba``, so ``compiledir`` alone would
+leave it warm). "warm": one shared cache, filled by an untimed run first.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_laplace.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve()
+DATA = HERE.parents[1].parent / "shared" / "data" / "gc2011" / "german.csv"
+MODELS = ("german_credit", "eight_schools")
+IMPLS = ("pymc_fisher", "pymc_extras")
+
+
+def build(name: str):
+    import pymc as pm
+
+    if name == "german_credit":
+        raw = np.loadtxt(DATA, delimiter=",", skiprows=1)
+        z = raw[:, :-1]
+        z = (z - z.mean(axis=0)) / z.std(axis=0, ddof=1)
+        x, t = np.column_stack([np.ones(len(z)), z]), raw[:, -1] - 1.0
+        with pm.Model() as model:
+            w = pm.Normal("w", 0.0, 10.0, shape=x.shape[1])
+            pm.Bernoulli("y", logit_p=x @ w, observed=t)
+        return model
+    y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
+    sigma = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+    with pm.Model(coords={"school": list("ABCDEFGH")}) as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfNormal("tau", 5.0)
+        theta_tilde = pm.Normal("theta_tilde", 0.0, 1.0, dims="school")
+        theta = pm.Deterministic("theta", mu + tau * theta_tilde, dims="school")
+        pm.Normal("y", theta, sigma, observed=y, dims="school")
+    return model
+
+
+def worker(impl: str, name: str) -> None:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    start = time.perf_counter()
+    model = build(name)
+    if impl == "pymc_fisher":
+        from pymc_fisher.laplace import fit_laplace
+
+        dt = fit_laplace(model, draws=1000, random_seed=0)
+    else:
+        from pymc_extras.inference import fit_laplace
+
+        dt = fit_laplace(
+            optimize_method="trust-ncg",
+            model=model,
+            draws=1000,
+            random_seed=0,
+            progressbar=False,
+        )
+    fit_seconds = time.perf_counter() - start
+    sd = np.sqrt(np.diag(dt.fit.covariance_matrix.values))
+    print(json.dumps({"fit_seconds": fit_seconds, "sd": sd.tolist()}))
+
+
+def run(impl: str, name: str, cache: str) -> dict:
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache}")
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, str(HERE), "--worker", impl, name],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = wall
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", nargs=2, metavar=("IMPL", "MODEL"))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        for name in args.models:
+            for impl in IMPLS:
+                warm_cache = str(Path(root) / f"warm_{impl}_{name}")
+                first = run(impl, name, warm_cache)  # fills the warm cache, untimed
+                sd = np.array(first["sd"])
+                for mode in ("cold", "warm"):
+                    walls, fits = [], []
+                    for r in range(args.repeats):
+                        cache = warm_cache if mode == "warm" else str(
+                            Path(root) / f"cold_{impl}_{name}_{r}"
+                        )
+                        res = run(impl, name, cache)
+                        walls.append(res["wall_seconds"])
+                        fits.append(res["fit_seconds"])
+                    rows.append((name, impl, mode, np.median(walls), np.median(fits), sd))
+                    print(
+                        f"{name:14s} {impl:12s} {mode:5s} wall median {np.median(walls):7.2f} s "
+                        f"(runs {', '.join(f'{w:.2f}' for w in walls)}); fit median "
+                        f"{np.median(fits):7.2f} s",
+                        flush=True,
+                    )
+    print("\nratio pymc_fisher / pymc_extras (median fresh-process wall time; fit-only in ())")
+    table = {(n, i, m): (w, f) for n, i, m, w, f, _ in rows}
+    for name in args.models:
+        for mode in ("cold", "warm"):
+            ours, theirs = table[(name, "pymc_fisher", mode)], table[(name, "pymc_extras", mode)]
+            print(
+                f"{name:14s} {mode:5s} {ours[0] / theirs[0]:.2f}x  ({ours[1] / theirs[1]:.2f}x)"
+            )
+    sds = {(n, i): s for n, i, _, _, _, s in rows}
+    for name in args.models:
+        ours, theirs = sds[(name, "pymc_fisher")], sds[(name, "pymc_extras")]
+        print(f"{name}: max relative sd difference {np.max(np.abs(ours / theirs - 1)):.2e}")
+
+
+if __name__ == "__main__":
+    main()
