@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-from pymc_fisher.bench import rmhmc_available, run_study
+from pymc_fisher.bench import InlineExecutor, rmhmc_available, run_study
 from pymc_fisher.bench.report import format_table, write_report
 
 SMALL = os.environ.get("PYMC_FISHER_EXAMPLE_SMALL") == "1"
@@ -30,7 +30,9 @@ def main(out: str) -> None:
             samplers.remove("nutpie")
     else:
         print("RMHMC is not importable here; comparing the two NUTS implementations only")
-    table = run_study(["funnel"], samplers, out=out, **SETTINGS)
+    # runs go to one worker process per core; a smoke test runs them in this process instead
+    executor = InlineExecutor() if SMALL else None
+    table = run_study(["funnel"], samplers, out=out, executor=executor, **SETTINGS)
     print(format_table(table))
     # the funnel's reference is exact (v: mean 0, sd 3), so max_bias_z measures real bias:
     # |z| > 4 means the sampler's mean of v is off by more than its own error bar says

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pymc as pm
 
-from pymc_fisher.bench import rmhmc_available, run_study
+from pymc_fisher.bench import InlineExecutor, rmhmc_available, run_study
 from pymc_fisher.bench.report import format_table
 
 SMALL = os.environ.get("PYMC_FISHER_EXAMPLE_SMALL") == "1"
@@ -38,6 +38,7 @@ if __name__ == "__main__":
         chains=2 if SMALL else 4,
         draws=50 if SMALL else 1000,
         tune=50 if SMALL else 1000,
+        executor=InlineExecutor() if SMALL else None,  # smoke test: no worker start-up
     )
     print(format_table(table))
     best = table.groupby("sampler")["ess_per_second"].median().idxmax()

@@ -64,7 +64,8 @@ def test_module_entry_point(tmp_path):
 
 
 def test_demo_small(tmp_path, capsys):
-    assert main(["demo", *SMALL, "--workers", "0", "--no-figures", "--out", str(tmp_path)]) == 0
+    tiny = ["--chains", "1", "--draws", "20", "--tune", "20"]
+    assert main(["demo", *tiny, "--workers", "0", "--no-figures", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr()
     table = pd.read_csv(tmp_path / "study.csv")
     assert set(table["target"]) == {"funnel"}
