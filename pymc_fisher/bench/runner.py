@@ -167,6 +167,14 @@ def run_study(
         Unknown names, duplicate target names, or ``out`` holding runs with other settings.
     RunFailedError
         A run raised and ``on_error="raise"``; the run's error is the cause.
+
+    Examples
+    --------
+    >>> from pymc_fisher.bench import InlineExecutor
+    >>> table = run_study(["gaussian"], ["nuts"], seeds=[0], chains=1, draws=50, tune=50,
+    ...                   executor=InlineExecutor(), progress=False)
+    >>> table[["target", "sampler", "seed"]].to_dict("records")
+    [{'target': 'gaussian', 'sampler': 'nuts', 'seed': 0}]
     """
     if isinstance(targets, str | Target | pm.Model) or not isinstance(targets, Iterable):
         targets = [targets]
