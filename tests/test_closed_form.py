@@ -262,7 +262,9 @@ def test_mv_normal_against_monte_carlo() -> None:
     check = pm.logp(pm.MvNormal.dist(mu=mu, cov=cov), z)
     fn = pytensor.function([v, vm], [free, observed, score, hess, check], mode=MODE)
 
-    _, mu0, cov0 = (np.asarray(g) for g in pytensor.function([v], _bivariate(v))(np.r_[0, 0, x0]))
+    _, mu0, cov0 = (
+        np.asarray(g) for g in pytensor.function([v], _bivariate(v), mode=MODE)(np.r_[0, 0, x0])
+    )
     y = np.random.default_rng(20261122).multivariate_normal(mu0, cov0, size=m)
     point = np.r_[y[0], x0]
     free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
