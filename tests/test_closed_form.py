@@ -26,6 +26,7 @@ from pymc_fisher.fisher.closed_form import (
     has_closed_form,
     negative_binomial_dispersion,
     pullback_for,
+    student_t_nu_information,
     trigamma,
 )
 from pymc_fisher.fisher.expected import expected_information_graph, tangents
@@ -522,3 +523,16 @@ def test_trigamma_from_elementary_operations() -> None:
     value, derivative = fn(xs)
     np.testing.assert_allclose(value, special.polygamma(1, xs), rtol=1e-13)
     np.testing.assert_allclose(derivative, special.polygamma(2, xs), rtol=1e-13)
+
+
+def test_student_t_nu_information_without_cancellation() -> None:
+    """The direct form (checked by Monte Carlo above) below ν = 200, its expansion above."""
+    nu = pt.vector("nu", dtype="float64")
+    fn = pytensor.function([nu], student_t_nu_information(nu), mode=MODE)
+    small = np.array([0.3, 1.0, 5.0, 50.0, 199.999, 200.001])
+    direct = (special.polygamma(1, small / 2) - special.polygamma(1, (small + 1) / 2)) / 4 - (
+        small + 5
+    ) / (2 * small * (small + 1) * (small + 3))
+    np.testing.assert_allclose(fn(small), direct, rtol=1e-9)
+    large = np.array([1e6, 1e9])  # where the direct form has no correct digit left
+    np.testing.assert_allclose(fn(large) * large**4, 3.5 - 13 / large, rtol=1e-10)
