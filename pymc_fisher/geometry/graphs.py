@@ -19,7 +19,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoObservedVariablesError
-from pymc_fisher.fisher.expected import expected_information_graph
+from pymc_fisher.fisher.expected import expected_information_graph, split_factors
 from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph, point_shapes
 
 __all__ = [
@@ -93,6 +93,7 @@ def information_graph(
         raise NoObservedVariablesError(
             "The model has no observed variables, so its likelihood carries no information."
         )
+    split_factors(mg, include_prior=False, method="analytic")  # names a factor with no closed form
     info = expected_information_graph(mg)
     names = selected_names(model, vars)
     rv_order = [rv.name for rv in model.free_RVs]

@@ -70,6 +70,13 @@ def _improper_base(rv: TensorVariable, transform: object | None, name: str):
 
 
 def _replace_priors(model: pm.Model, names: Sequence[str]) -> pm.Model:
+    with_initval = [rv.name for rv, v in model.rvs_to_initial_values.items() if v is not None]
+    if with_initval:  # PyMC's fgraph_from_model cannot carry them over
+        raise UnsupportedModelError(
+            f"Variables {with_initval} have initval=...; jeffreys_prior rebuilds the model with "
+            f"pymc.model.fgraph, which does not support them. Remove the initvals and pass "
+            f"initvals=... to pm.sample instead."
+        )
     fgraph, _memo = fgraph_from_model(model)
     replacements = []
     for node in list(fgraph.toposort()):
@@ -132,7 +139,8 @@ def jeffreys_prior(model: pm.Model, vars: Sequence[object] | None = None) -> pm.
     NoObservedVariablesError
         If the model has no likelihood.
     UnsupportedModelError
-        If a chosen variable's support (value transform) cannot be reproduced.
+        If a chosen variable's support (value transform) cannot be reproduced, or a variable
+        has an ``initval`` (PyMC's model-to-graph conversion drops them).
 
     Notes
     -----

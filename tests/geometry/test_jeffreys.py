@@ -1,9 +1,15 @@
 import numpy as np
 import pymc as pm
 import pytest
+from pymc.distributions.transforms import ordered
 from scipy import special, stats
 
-from pymc_fisher.errors import DiscreteVariableError, NoObservedVariablesError
+from pymc_fisher.errors import (
+    DiscreteVariableError,
+    NoClosedFormError,
+    NoObservedVariablesError,
+    UnsupportedModelError,
+)
 from pymc_fisher.geometry import ImproperJeffreysError, jeffreys_prior
 
 
@@ -120,3 +126,24 @@ def test_discrete_and_no_likelihood_errors():
         pm.Deterministic("d", mu)
     with pytest.raises((ImproperJeffreysError, NoObservedVariablesError)):
         jeffreys_prior(no_link)
+
+
+def test_likelihood_without_closed_form_is_named():
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        pm.Logistic("y", mu, 1.0, observed=[0.0, 1.0])
+    with pytest.raises(NoClosedFormError, match="'y'"):
+        jeffreys_prior(model)
+
+
+def test_unsupported_transform_is_named():
+    with pm.Model() as model:
+        mu = pm.Normal("mu", shape=2, transform=ordered)
+        pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
+    with pytest.raises(UnsupportedModelError, match="'mu'"):
+        jeffreys_prior(model, vars=["mu"])
+    with pm.Model() as with_initval:
+        mu = pm.Normal("mu", initval=0.5)
+        pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
+    with pytest.raises(UnsupportedModelError, match="initval"):
+        jeffreys_prior(with_initval)
