@@ -3,11 +3,11 @@
 Each run is a new Python process (imports included), so the figures are what a user waits for.
 "cold": a fresh, empty PyTensor compile cache per run (``PYTENSOR_FLAGS=base_compiledir=<tmp>``;
 the Numba linker keeps its cache in ``<base_compiledir>/numba``, so ``compiledir`` alone would
-leave it warm). "warm": one shared cache, filled by an untimed run first.
+leave it warm). "warm": the cache the first cold run filled.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_laplace.py --repeats 3
+    .venv/bin/python benchmarks/bench_laplace.py --cold-repeats 1 --warm-repeats 3
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def run(impl: str, name: str, cache: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", nargs=2, metavar=("IMPL", "MODEL"))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cold-repeats", type=int, default=1)
+    parser.add_argument("--warm-repeats", type=int, default=3)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     args = parser.parse_args()
     if args.worker:
@@ -106,18 +107,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         for name in args.models:
             for impl in IMPLS:
-                warm_cache = str(Path(root) / f"warm_{impl}_{name}")
-                first = run(impl, name, warm_cache)  # fills the warm cache, untimed
-                sd = np.array(first["sd"])
-                for mode in ("cold", "warm"):
-                    walls, fits = [], []
-                    for r in range(args.repeats):
-                        cache = warm_cache if mode == "warm" else str(
-                            Path(root) / f"cold_{impl}_{name}_{r}"
-                        )
-                        res = run(impl, name, cache)
-                        walls.append(res["wall_seconds"])
-                        fits.append(res["fit_seconds"])
+                samples: dict[str, list[dict]] = {"cold": [], "warm": []}
+                for r in range(args.cold_repeats):
+                    cache = str(Path(root) / f"{impl}_{name}_{r}")
+                    samples["cold"].append(run(impl, name, cache))
+                # the first cold run's cache, now full, is the warm cache
+                warm_cache = str(Path(root) / f"{impl}_{name}_0")
+                for _ in range(args.warm_repeats):
+                    samples["warm"].append(run(impl, name, warm_cache))
+                sd = np.array(samples["cold"][0]["sd"])
+                for mode, results in samples.items():
+                    walls = [res["wall_seconds"] for res in results]
+                    fits = [res["fit_seconds"] for res in results]
                     rows.append((name, impl, mode, np.median(walls), np.median(fits), sd))
                     print(
                         f"{name:14s} {impl:12s} {mode:5s} wall median {np.median(walls):7.2f} s "
@@ -130,9 +131,7 @@ def main() -> None:
     for name in args.models:
         for mode in ("cold", "warm"):
             ours, theirs = table[(name, "pymc_fisher", mode)], table[(name, "pymc_extras", mode)]
-            print(
-                f"{name:14s} {mode:5s} {ours[0] / theirs[0]:.2f}x  ({ours[1] / theirs[1]:.2f}x)"
-            )
+            print(f"{name:14s} {mode:5s} {ours[0] / theirs[0]:.2f}x  ({ours[1] / theirs[1]:.2f}x)")
     sds = {(n, i): s for n, i, _, _, _, s in rows}
     for name in args.models:
         ours, theirs = sds[(name, "pymc_fisher")], sds[(name, "pymc_extras")]
