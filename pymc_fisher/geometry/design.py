@@ -14,6 +14,7 @@ from typing import NamedTuple, cast
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.compile import Function
 from pytensor.gradient import DisconnectedInputError
 from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
@@ -24,7 +25,7 @@ from pymc_fisher.compile import compile_function
 from pymc_fisher.errors import FisherError, NotPositiveDefiniteError
 from pymc_fisher.fisher.model_graph import Space
 from pymc_fisher.geometry.criteria import CRITERIA, GOALS, Criterion, criterion_loss
-from pymc_fisher.geometry.graphs import information_graph, shared_in
+from pymc_fisher.geometry.graphs import InformationGraph, information_graph, shared_in
 from pymc_fisher.geometry.points import (
     dataset_thetas,
     posterior_points,
@@ -32,7 +33,7 @@ from pymc_fisher.geometry.points import (
     unconstrained_point,
 )
 
-__all__ = ["DesignResult", "DesignVariableError", "optimize_design"]
+__all__ = ["DesignResult", "DesignVariableError", "design_loss", "optimize_design"]
 
 
 class DesignVariableError(FisherError, TypeError):
@@ -125,6 +126,52 @@ def _bounds(bounds, shape) -> list[tuple[float | None, float | None]] | None:
     return [(None if np.isinf(lo) else lo, None if np.isinf(hi) else hi) for lo, hi in arr]
 
 
+def design_loss(
+    model: pm.Model,
+    data_name: str,
+    *,
+    criterion: Criterion = "D",
+    vars: Sequence[object] | None = None,
+    space: Space = "constrained",
+) -> tuple[InformationGraph, Function]:
+    """Compile ``(θ, design) -> (loss, ∂loss/∂design)`` for one parameter point.
+
+    The loss is ``criterion_loss`` of the information with the ``pm.Data`` container replaced
+    by the symbolic input ``design``.
+
+    Raises
+    ------
+    DesignVariableError
+        If ``data_name`` is not a floating-point ``pm.Data`` container the information uses.
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"Unknown criterion {criterion!r}; choose among {CRITERIA}.")
+    _design_data(model, data_name)
+    ig = information_graph(model, space=space, vars=vars)
+    copies = shared_in([ig.information], data_name)
+    if not copies:
+        raise DesignVariableError(
+            f"The information of {list(ig.labels)} does not depend on pm.Data {data_name!r}, "
+            f"so there is no design to optimise (is it the observed data?)."
+        )
+    design = copies[0].type(name=data_name)
+    replace: dict[Variable, Variable] = dict.fromkeys(copies, design)
+    (info,) = graph_replace([ig.information], replace, strict=False)
+    loss = criterion_loss(pt.as_tensor(info), criterion)
+    # one parameter point per call, averaged in Python: compiles in a fraction of the time a
+    # graph vectorised over the draws takes, and the per-call cost is small
+    try:
+        grad = cast(TensorVariable, pt.grad(loss, design))
+    except DisconnectedInputError:  # only the container's shape enters, e.g. observed data
+        raise DesignVariableError(
+            f"The information of {list(ig.labels)} does not depend on the values of pm.Data "
+            f"{data_name!r}, so there is no design to optimise (is it the observed data?)."
+        ) from None
+    fn = compile_function([ig.theta, design], [loss, grad], name="design_loss")
+
+    return ig, fn
+
+
 def optimize_design(
     model: pm.Model,
     data_name: str,
@@ -195,30 +242,8 @@ def optimize_design(
     Chaloner, K. & Verdinelli, I. (1995). Bayesian experimental design: a review.
     *Statistical Science* 10(3), 273–304.
     """
-    if criterion not in CRITERIA:
-        raise ValueError(f"Unknown criterion {criterion!r}; choose among {CRITERIA}.")
     data = _design_data(model, data_name)
-    ig = information_graph(model, space=space, vars=vars)
-    copies = shared_in([ig.information], data_name)
-    if not copies:
-        raise DesignVariableError(
-            f"The information of {list(ig.labels)} does not depend on pm.Data {data_name!r}, "
-            f"so there is no design to optimise (is it the observed data?)."
-        )
-    design = copies[0].type(name=data_name)
-    replace: dict[Variable, Variable] = dict.fromkeys(copies, design)
-    (info,) = graph_replace([ig.information], replace, strict=False)
-    loss = criterion_loss(pt.as_tensor(info), criterion)
-    # one parameter point per call, averaged in Python: compiles in a fraction of the time a
-    # graph vectorised over the draws takes, and the per-call cost is small
-    try:
-        grad = cast(TensorVariable, pt.grad(loss, design))
-    except DisconnectedInputError:  # only the container's shape enters, e.g. observed data
-        raise DesignVariableError(
-            f"The information of {list(ig.labels)} does not depend on the values of pm.Data "
-            f"{data_name!r}, so there is no design to optimise (is it the observed data?)."
-        ) from None
-    fn = compile_function([ig.theta, design], [loss, grad], name="design_loss")
+    ig, fn = design_loss(model, data_name, criterion=criterion, vars=vars, space=space)
 
     thetas = _parameter_points(model, ig, point, space, draws, random_seed)
     current = np.asarray(data.get_value(), dtype=data.type.dtype)

@@ -3,7 +3,7 @@ import pymc as pm
 import pytest
 import xarray as xr
 
-from pymc_fisher.geometry.design import DesignVariableError, optimize_design
+from pymc_fisher.geometry.design import DesignVariableError, design_loss, optimize_design
 
 
 def _line(n=8):
@@ -76,3 +76,29 @@ def test_design_variable_must_enter_the_information():
         pm.Normal("y", mu, 1.0, observed=obs)
     with pytest.raises(DesignVariableError, match="does not depend on"):
         optimize_design(model, "obs")
+
+
+@pytest.mark.parametrize("criterion", ["D", "A", "E", "modified_E"])
+def test_design_gradient_through_the_information_graph_matches_finite_differences(criterion):
+    # the loss optimize_design differentiates: criterion of the model's information vs design
+    ig, fn = design_loss(_quadratic(), "x", criterion=criterion)
+    assert ig.labels == ("a", "b", "c", "s")
+    theta = np.array([0.3, -0.5, 1.2, 0.8])  # a, b, c, s (constrained)
+    x0 = np.array([-0.9, -0.2, 0.1, 0.5, 0.7])
+    value, grad = fn(theta, x0)
+    h = 1e-6
+    fd = np.array(
+        [(fn(theta, x0 + h * e)[0] - fn(theta, x0 - h * e)[0]) / (2 * h) for e in np.eye(5)]
+    )
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-7 * (1 + abs(value)))
+
+
+def _quadratic():
+    with pm.Model() as model:
+        x = pm.Data("x", np.zeros(5))
+        a = pm.Normal("a")
+        b = pm.Normal("b")
+        c = pm.Normal("c")
+        s = pm.HalfNormal("s")
+        pm.Normal("y", a + b * x + c * x**2, s, observed=np.zeros(5))
+    return model
