@@ -14,6 +14,7 @@ from pymc_fisher.bench.errors import (
 )
 from pymc_fisher.bench.executors import InlineExecutor, default_executor
 from pymc_fisher.bench.metrics import COLUMNS, bias_z, summarize_run
+from pymc_fisher.bench.report import format_table, plot_ess_per_second, plot_ranks, write_report
 from pymc_fisher.bench.runner import run_one, run_study
 from pymc_fisher.bench.samplers import (
     RunSettings,
@@ -51,10 +52,13 @@ __all__ = [
     "available_targets",
     "bias_z",
     "default_executor",
+    "format_table",
     "get_sampler",
     "get_target",
     "load_run",
     "load_study",
+    "plot_ess_per_second",
+    "plot_ranks",
     "register_sampler",
     "register_target",
     "rmhmc_available",
@@ -63,4 +67,5 @@ __all__ = [
     "run_study",
     "summarize_run",
     "with_reference",
+    "write_report",
 ]
