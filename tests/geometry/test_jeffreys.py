@@ -147,3 +147,18 @@ def test_unsupported_transform_is_named():
         pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
     with pytest.raises(UnsupportedModelError, match="initval"):
         jeffreys_prior(with_initval)
+
+
+def test_logistic_regression_is_firth_penalty():
+    # Jeffreys' prior for a GLM: ½ log det(Xᵀ W X), W = diag(p(1 − p)) (Firth 1993)
+    rng = np.random.default_rng(4)
+    x = np.column_stack([np.ones(12), rng.normal(size=(12, 2))])
+    with pm.Model() as model:
+        beta = pm.Normal("beta", 0.0, 5.0, shape=3)
+        pm.Bernoulli("y", logit_p=pm.math.dot(x, beta), observed=rng.integers(0, 2, size=12))
+    jeff = jeffreys_prior(model)
+    f = jeff.compile_logp(vars=jeff.potentials, jacobian=False)
+    for b in (np.zeros(3), np.array([0.3, -1.0, 2.0])):
+        p = special.expit(x @ b)
+        expected = 0.5 * np.linalg.slogdet(x.T @ (x * (p * (1 - p))[:, None]))[1]
+        np.testing.assert_allclose(f({"beta": b}), expected, rtol=1e-10)
