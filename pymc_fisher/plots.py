@@ -122,8 +122,8 @@ def plot_laplace_pair(
     for r, row in enumerate(rows):
         for c, col in enumerate(cols):
             ax = viz["plot"].isel(row_index=r, col_index=c).item()
-            if ax is None or row not in mapping or col not in mapping:
-                continue
+            if ax is None or not ax.axison or row not in mapping or col not in mapping:
+                continue  # a panel the pair plot removed, or an entry without a mapping
             i, j = mapping[col], mapping[row]
             if r == c:
                 sd = np.sqrt(cov[i, i])
