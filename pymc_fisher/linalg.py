@@ -143,8 +143,8 @@ def describe_non_positive_directions(
         if value > rtol:
             continue
         kind = "negative" if value < -rtol else "flat"
-        order = np.argsort(-np.abs(vector))[:max_terms]
-        order = [i for i in order if abs(vector[i]) >= 0.1 * abs(vector[order[0]])]
+        ranked = [int(i) for i in np.argsort(-np.abs(vector))[:max_terms]]
+        order = [i for i in ranked if abs(vector[i]) >= 0.1 * abs(vector[ranked[0]])]
         if vector[order[0]] < 0:
             vector = -vector
         terms = []
@@ -265,7 +265,7 @@ def regularized_precision(
     """
     a = _symmetric(a)
     if not np.all(np.isfinite(a)):
-        bad = sorted({labels[i] for i in np.argwhere(~np.isfinite(a)).ravel()})
+        bad = sorted({labels[int(i)] for i in np.argwhere(~np.isfinite(a)).ravel()})
         raise NotPositiveDefiniteError(f"{what} has non-finite entries in rows/columns {bad}.")
     eigenvalues = np.linalg.eigvalsh(a) if a.size else np.zeros(0)
     if is_positive_definite(a, rtol=rtol):

@@ -28,7 +28,7 @@ def _row_labels(viz: xr.Dataset, axis: str) -> list[str]:
     """Entry labels of the pair plot's rows (``axis="y"``) or columns (``"x"``)."""
     index = "row_index" if axis == "y" else "col_index"
     names = [str(v) for v in viz[f"var_name_{axis}"].values]
-    extra = [c for c in viz.coords if c.endswith(f"_{axis}") and c != f"var_name_{axis}"]
+    extra = [str(c) for c in viz.coords if str(c).endswith(f"_{axis}") and c != f"var_name_{axis}"]
     labels = []
     for k, name in enumerate(names):
         values = [viz[coord].isel({index: k}).item() for coord in extra]

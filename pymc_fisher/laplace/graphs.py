@@ -11,12 +11,13 @@ Three functions, compiled once per (model, options) and cached with the model:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace, vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
@@ -41,7 +42,7 @@ class LaplaceFunctions(NamedTuple):
     output_names: tuple[str, ...]
 
 
-def theta_graphs(mg: ModelGraph, graphs: list[TensorVariable]) -> list[TensorVariable]:
+def theta_graphs(mg: ModelGraph, graphs: Sequence[Variable]) -> list[TensorVariable]:
     """Rewrite graphs of the model's value variables (and RVs) as graphs of ``mg.theta``.
 
     ``mg`` must be the unconstrained graph, whose layout names are the value variables.
@@ -52,8 +53,8 @@ def theta_graphs(mg: ModelGraph, graphs: list[TensorVariable]) -> list[TensorVar
         value_of[name]: mg.theta[s].reshape(shape).astype(value_of[name].type.dtype)
         for name, s, shape in zip(mg.layout.names, mg.layout.slices, mg.layout.shapes, strict=True)
     }
-    graphs = model.replace_rvs_by_values(list(graphs))
-    return list(graph_replace(graphs, replace, strict=False))
+    in_values = model.replace_rvs_by_values(list(graphs))
+    return list(graph_replace(in_values, replace, strict=False))
 
 
 def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
@@ -66,8 +67,8 @@ def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunc
         # The density of the constrained values, written in unconstrained coordinates: its
         # mode maps to the constrained-space mode, and its negative Hessian there is the
         # constrained-space precision pulled back, Jᵀ (−∇²_c log p) J (the gradient vanishes).
-        (target,) = theta_graphs(mg, [model.logp(jacobian=False)])
-    gradient = pt.grad(target, theta)
+        (target,) = theta_graphs(mg, [pt.as_tensor(model.logp(jacobian=False))])
+    gradient: TensorVariable = pt.grad(target, theta)  # type: ignore[assignment]
     logp_grad_fn = compile_function([theta], [target, gradient], name="laplace_logp_grad")
     if curvature == "observed":
         c = negative_hessian(target, theta)
@@ -80,7 +81,7 @@ def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunc
     graphs = [*theta_graphs(mg, outputs), logp_jacobian]
     batch = pt.matrix("theta_draws", dtype="float64")
     batched = vectorize_graph(graphs, {theta: batch})
-    draws_fn = compile_function([batch], batched, name="laplace_draws")
+    draws_fn = compile_function([batch], batched, name="laplace_draws")  # type: ignore[arg-type]
 
     def logp_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = logp_grad_fn(x)
