@@ -85,7 +85,7 @@ def run_size(n: int, d: int, repeats: int) -> dict:
         return X.T @ ((p * (1 - p))[:, None] * X)
 
     reference = floor(w)
-    for kind, fn in fns.items():  # the timed functions must compute the right thing
+    for fn in fns.values():  # the timed functions must compute the right thing
         np.testing.assert_allclose(fn(w), reference, rtol=1e-9)
     ratios = interleaved_ratios({"floor": floor, **fns}, "floor", w, repeats)
     return {
@@ -125,7 +125,8 @@ def main() -> None:
         print(json.dumps(seconds))
         return
     print("Fisher information of a logistic regression, ratio to numpy's X.T @ (w[:, None] * X)")
-    print(f"{'n':>8} {'d':>4} {'floor s':>9} {'expected':>9} {'observed':>9}   compile s (cold / warm)")
+    header = f"{'n':>8} {'d':>4} {'floor s':>9} {'expected':>9} {'observed':>9}"
+    print(f"{header}   compile s (cold / warm)")
     for n, d in SIZES:
         r = run_size(n, d, args.repeats)
         c = compile_times(n, d)

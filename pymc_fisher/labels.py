@@ -67,7 +67,7 @@ def entry_labels(
     """
     if shape == ():
         return [name]
-    axes: list[Sequence[object]] = []
+    axes: list[list[str]] = []
     for axis, length in enumerate(shape):
         dim = dims[axis] if dims is not None and axis < len(dims) else None
         values = coords.get(dim) if dim is not None else None

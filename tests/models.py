@@ -7,7 +7,10 @@ import pymc as pm
 
 
 def funnel(d: int = 5) -> pm.Model:
-    """Neal's funnel: v ~ N(0, 3), x_i ~ N(0, exp(v/2)); Fisher metric diag(1/9 + (d−1)/2, e^{−v} I)."""
+    """Neal's funnel v ~ N(0, 3), x_i ~ N(0, exp(v/2)).
+
+    Its Fisher metric is diag(1/9 + (d−1)/2, e^{−v} I).
+    """
     with pm.Model() as model:
         v = pm.Normal("v", 0.0, 3.0)
         pm.Normal("x", 0.0, pm.math.exp(v / 2), shape=d - 1)

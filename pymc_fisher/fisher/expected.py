@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import pytensor.tensor as pt
 from pytensor.gradient import pushforward
@@ -37,16 +38,14 @@ def tangents(graphs: Sequence[TensorVariable], theta: TensorVariable, size: int)
     if not live:
         return out
     direction = pt.vector("direction", dtype="float64")
-    jvps = pushforward([graphs[i] for i in live], theta, direction)
-    batched = vectorize_graph(jvps, {direction: pt.eye(size, dtype="float64")})
+    jvps: Any = pushforward([graphs[i] for i in live], theta, direction)
+    batched: Any = vectorize_graph(jvps, {direction: pt.eye(size, dtype="float64")})
     for i, jac in zip(live, batched, strict=True):
         out[i] = jac
     return out
 
 
-def _contract(
-    ta: TensorVariable, tb: TensorVariable, info: TensorVariable, batch_shape
-) -> TensorVariable:
+def _contract(ta: TensorVariable, tb: TensorVariable, info: Any, batch_shape) -> TensorVariable:
     """``Σ_batch ta[:, i] info[i] tb[:, i]ᵀ`` with right-aligned broadcasting over the batch."""
     ndim = len(batch_shape)
     ta = _pad(ta, ndim)

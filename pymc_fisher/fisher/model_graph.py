@@ -13,7 +13,7 @@ Laplace, the sampler's metric) differentiates graphs of ``ModelGraph.theta``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 import pymc as pm
@@ -83,8 +83,8 @@ class ModelGraph(NamedTuple):
 
     def to_theta(self, graphs: Sequence[TensorVariable]) -> list[TensorVariable]:
         """Re-express graphs of the model's random variables as graphs of θ."""
-        graphs = self.model.replace_rvs_by_values(list(graphs))
-        return list(graph_replace(graphs, self.replacements, strict=False))
+        rv_free: Any = self.model.replace_rvs_by_values(list(graphs))
+        return cast(list[TensorVariable], graph_replace(rv_free, self.replacements, strict=False))
 
     @property
     def observed_factors(self) -> tuple[Factor, ...]:
@@ -184,8 +184,8 @@ def model_graph(
     }
 
     def in_theta(graphs: Sequence[TensorVariable]) -> list[TensorVariable]:
-        graphs = model.replace_rvs_by_values(list(graphs))
-        return list(graph_replace(graphs, replace, strict=False))
+        rv_free: Any = model.replace_rvs_by_values(list(graphs))
+        return cast(list[TensorVariable], graph_replace(rv_free, replace, strict=False))
 
     factors = []
     for rv in model.basic_RVs:
@@ -193,11 +193,11 @@ def model_graph(
         node = rv.owner
         op = node.op
         if isinstance(op, RandomVariable):
-            raw_params = list(op.dist_params(node))
+            raw_params: list[Any] = list(op.dist_params(node))
         else:  # SymbolicRandomVariable and friends: no closed form, Monte Carlo only
             raw_params = [i for i in node.inputs if not _is_rng_or_size(i)]
         value = model.rvs_to_values[rv]
-        (logp,) = model.logp(vars=[rv], sum=False, jacobian=True)
+        (logp,) = cast(list[TensorVariable], model.logp(vars=[rv], sum=False, jacobian=True))
         *params, logp_theta = in_theta([*raw_params, logp])
         value_theta = value if observed else replace[value]
         coordinate = None if observed else _coordinate_name(transforms.get(rv.name))

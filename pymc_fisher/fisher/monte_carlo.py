@@ -12,7 +12,7 @@ Carlo standard error, entry by entry, is the sample standard deviation of ``s_a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pytensor
@@ -58,12 +58,15 @@ def _draw_graph(factor: Factor, mg: ModelGraph):
 def score_draw_function(factor: Factor, mg: ModelGraph, random_seed: int | None):
     """Compile θ ↦ the score of one fresh draw of ``factor`` (a vector of θ's length)."""
     theta = mg.theta
-    placeholder = factor.value.type()
-    logp = pt.sum(graph_replace(factor.logp, {factor.value: placeholder}, strict=False))
-    score = pt.grad(logp, theta, disconnected_inputs="ignore")
+    placeholder: Any = factor.value.type()
+    replaced: Any = graph_replace(factor.logp, {cast(Any, factor.value): placeholder}, strict=False)
+    logp = pt.sum(replaced)
+    score: Any = pt.grad(logp, theta, disconnected_inputs="ignore")
     if not factor.observed:  # the value coordinate is a slice of θ as well
         index = mg.layout.names.index(_value_name(factor, mg))
-        score = pt.inc_subtensor(score[mg.layout.slices[index]], pt.grad(logp, placeholder).ravel())
+        score = pt.inc_subtensor(
+            score[mg.layout.slices[index]], cast(Any, pt.grad(logp, placeholder)).ravel()
+        )
     draw = _draw_graph(factor, mg)
     score = graph_replace(score, {placeholder: draw.astype(placeholder.type.dtype)}, strict=False)
     return compile_function([theta], score, random_seed=random_seed, name=f"score_{factor.name}")

@@ -78,7 +78,9 @@ def resolve_point(
     pairs = list(zip(names, value_names, strict=True))
     # what the point fixes in each space (an untransformed variable is the same in both)
     fixed_unc = {v: as_array[v] for n, v in pairs if v in as_array}
-    fixed_con = {n: as_array[n] for n, v in pairs if n in as_array and (n == v or v not in as_array)}
+    fixed_con = {
+        n: as_array[n] for n, v in pairs if n in as_array and (n == v or v not in as_array)
+    }
     if len(fixed_unc) == len(pairs) and all(n == v for n, v in pairs):
         return fixed_unc, dict(fixed_unc)
     backward, forward = cached(model, "transform_functions", lambda: _transform_functions(model))
