@@ -22,7 +22,6 @@ from pymc.logprob.transforms import LogOddsTransform, LogTransform
 from pymc.model.transform.conditioning import remove_value_transforms
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import ancestors
-from pytensor.tensor.random.op import RandomVariable
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import DiscreteVariableError, NoObservedVariablesError
@@ -192,10 +191,10 @@ def model_graph(
         observed = rv in model.observed_RVs
         node = rv.owner
         op = node.op
-        if isinstance(op, RandomVariable):
+        if hasattr(op, "dist_params"):  # RandomVariable, and PyMC's SymbolicRandomVariables
             raw_params: list[Any] = list(op.dist_params(node))
-        else:  # SymbolicRandomVariable and friends: no closed form, Monte Carlo only
-            raw_params = [i for i in node.inputs if not _is_rng_or_size(i)]
+        else:  # no parameter list: no closed form, Monte Carlo only
+            raw_params = [i for i in node.inputs if not _is_rng(i)]
         value = model.rvs_to_values[rv]
         (logp,) = cast(list[TensorVariable], model.logp(vars=[rv], sum=False, jacobian=True))
         *params, logp_theta = in_theta([*raw_params, logp])
@@ -208,7 +207,7 @@ def model_graph(
     return ModelGraph(model, space, theta, layout, tuple(factors), potentials, replace)
 
 
-def _is_rng_or_size(var: TensorVariable) -> bool:
+def _is_rng(var: TensorVariable) -> bool:
     from pytensor.tensor.random.type import RandomType
 
     return isinstance(var.type, RandomType)
