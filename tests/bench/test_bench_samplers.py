@@ -79,6 +79,15 @@ def test_nuts_adapter_times_compile_apart():
     assert tree["warmup_sample_stats"].sizes["draw"] == TINY.tune
 
 
+def test_nutpie_adapter_times_compile_apart():
+    row, tree = run_one("gaussian", "nutpie", TINY)
+    assert row["compile_seconds"] > 0
+    assert row["grad_evals"] == int(
+        tree["sample_stats"]["n_steps"].sum() + tree["warmup_sample_stats"]["n_steps"].sum()
+    )
+    assert tree["posterior"].sizes["draw"] == TINY.draws
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("pymc_fisher.laplace") is None,
     reason="pymc_fisher.laplace (issue 3) is not in this tree",
