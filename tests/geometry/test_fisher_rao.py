@@ -96,3 +96,19 @@ def test_symmetric_and_reports_non_convergence():
     g = geodesic(model, *PAIRS[2], max_nodes=40, tol=1e-12)
     assert not g.converged
     assert "nodes" in g.message or "exceeded" in g.message
+
+
+def test_regression_is_three_dimensional_hyperbolic_space():
+    # y ~ N(a + b x, s) with Σx = 0: ds² = (n da² + Σx² db² + 2n ds²)/s², which is √(2n) times
+    # the hyperbolic metric of H³ in (a/√2, b √(Σx²/2n), s)
+    x = np.linspace(-1, 1, 10)
+    n, sxx = len(x), np.sum(x**2)
+    with pm.Model() as model:
+        a = pm.Normal("a")
+        b = pm.Normal("b")
+        s = pm.HalfNormal("s")
+        pm.Normal("y", a + b * x, s, observed=np.zeros(n))
+    pa, pb = {"a": 0.0, "b": 0.0, "s": 1.0}, {"a": 1.0, "b": 2.0, "s": 0.5}
+    horizontal = (1.0 / np.sqrt(2)) ** 2 + (2.0 * np.sqrt(sxx / (2 * n))) ** 2
+    exact = np.sqrt(2 * n) * np.arccosh(1 + (horizontal + 0.5**2) / (2 * 1.0 * 0.5))
+    assert abs(fisher_rao_distance(model, pa, pb) - exact) < 1e-4
