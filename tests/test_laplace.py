@@ -205,6 +205,7 @@ def test_mode_not_found_says_how_far_it_got(german_model):
         fit_laplace(german_model, maxiter=1)
 
 
+@pytest.mark.slow  # compiles the expected-information graph of German credit (~5 s warm)
 def test_expected_curvature_is_fisher_scoring(german_model):
     # canonical link: expected information = observed, so both give the same Laplace fit
     observed = fit_laplace(german_model, random_seed=0)

@@ -54,6 +54,7 @@ def test_flat_prior_glm_matches_statsmodels_including_sandwich(family):
     )
 
 
+@pytest.mark.slow  # a third GLM to compile (~8 s warm); canonical links stay in the default tier
 def test_non_canonical_link_separates_expected_from_observed():
     x, y = glm_data("binomial", seed=9)
     with pm.Model() as model:
