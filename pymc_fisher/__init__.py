@@ -11,6 +11,7 @@ from pymc_fisher.errors import (
     NoObservedVariablesError,
     NotPositiveDefiniteError,
 )
+from pymc_fisher import bench
 from pymc_fisher.information import fisher_information, fisher_information_graph
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __all__ = [
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "__version__",
+    "bench",
     "fisher_information",
     "fisher_information_graph",
 ]
