@@ -119,7 +119,7 @@ def _check_finite(mg: ModelGraph, theta: np.ndarray, include_prior: bool) -> Non
 
 def fisher_information(
     model: pm.Model | None = None,
-    point: Mapping[str, object] | None = None,
+    point: Mapping[str, object] | xr.DataTree | None = None,
     *,
     kind: Kind = "expected",
     space: Space = "unconstrained",
@@ -136,7 +136,9 @@ def fisher_information(
         The model (default: the one in context).
     point
         Values of the free variables, by value-variable name (``sigma_log__``) or by name
-        (``sigma``); default: the model's initial point.
+        (``sigma``); default: the model's initial point. A ``DataTree`` of draws (as
+        ``pm.sample`` returns) gives the posterior-averaged information and its spread
+        (``pymc_fisher.geometry.posterior_fisher_information``).
     kind
         ``"expected"``: ``E_y[−∇² log p(y | θ)]``; ``"observed"``: ``−∇² log p(y_obs | θ)``;
         ``"empirical"``: ``Σᵢ sᵢ sᵢᵀ`` of per-observation scores.
@@ -195,6 +197,19 @@ def fisher_information(
     _check_option("kind", kind, Kind)
     _check_option("space", space, Space)
     _check_option("method", method, Method)
+    if isinstance(point, xr.DataTree):  # draws: the posterior-averaged information
+        from pymc_fisher.geometry.posterior import posterior_fisher_information
+
+        return posterior_fisher_information(
+            model,
+            point,
+            kind=kind,
+            space=space,
+            method=method,
+            include_prior=include_prior,
+            draws=draws,
+            random_seed=random_seed,
+        )
     if kind == "empirical":
         _reject_prior_for_empirical(include_prior)
     mg = graph_of(model, space)
