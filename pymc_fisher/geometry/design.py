@@ -25,7 +25,7 @@ from pymc_fisher.compile import compile_function
 from pymc_fisher.errors import FisherError, NotPositiveDefiniteError
 from pymc_fisher.fisher.model_graph import Space
 from pymc_fisher.geometry.criteria import CRITERIA, GOALS, Criterion, criterion_loss
-from pymc_fisher.geometry.graphs import InformationGraph, information_graph, shared_in
+from pymc_fisher.geometry.graphs import LikelihoodInformation, information_graph, shared_in
 from pymc_fisher.geometry.points import (
     dataset_thetas,
     posterior_points,
@@ -133,7 +133,7 @@ def design_loss(
     criterion: Criterion = "D",
     vars: Sequence[object] | None = None,
     space: Space = "constrained",
-) -> tuple[InformationGraph, Function]:
+) -> tuple[LikelihoodInformation, Function]:
     """Compile ``(θ, design) -> (loss, ∂loss/∂design)`` for one parameter point.
 
     The loss is ``criterion_loss`` of the information with the ``pm.Data`` container replaced

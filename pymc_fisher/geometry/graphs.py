@@ -23,7 +23,7 @@ from pymc_fisher.fisher.expected import expected_information_graph, split_factor
 from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph, point_shapes
 
 __all__ = [
-    "InformationGraph",
+    "LikelihoodInformation",
     "information_graph",
     "logdet_graph",
     "selected_names",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class InformationGraph(NamedTuple):
+class LikelihoodInformation(NamedTuple):
     """The expected information of a model's likelihood as a graph of ``theta``.
 
     Attributes
@@ -77,7 +77,7 @@ def selected_names(model: pm.Model, vars: Sequence[object] | None) -> list[str]:
 
 def information_graph(
     model: pm.Model, *, space: Space = "constrained", vars: Sequence[object] | None = None
-) -> InformationGraph:
+) -> LikelihoodInformation:
     """Build the likelihood's expected information over ``vars`` as a graph of θ.
 
     Raises
@@ -106,7 +106,7 @@ def information_graph(
     index_arr = np.array(index, dtype=np.intp)
     if len(index_arr) != mg.layout.size:
         info = info[index_arr][:, index_arr]
-    return InformationGraph(mg, mg.theta, info, index_arr, tuple(labels))
+    return LikelihoodInformation(mg, mg.theta, info, index_arr, tuple(labels))
 
 
 def logdet_graph(matrix: TensorVariable) -> TensorVariable:
