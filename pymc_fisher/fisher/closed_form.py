@@ -56,6 +56,11 @@ from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError
+from pymc_fisher.fisher.special import (
+    negative_binomial_dispersion,
+    student_t_nu_information,
+    trigamma,
+)
 
 __all__ = [
     "Information",
@@ -331,29 +336,6 @@ def extend(
     return Information((*info.coords, coord), matrix)
 
 
-# ψ′(y) ~ 1/y + 1/(2y²) + Σ_k B_2k / y^(2k+1) (Abramowitz & Stegun 6.4.12), B_2 ... B_12
-_TRIGAMMA_SERIES = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730)
-_TRIGAMMA_SHIFT = 8
-
-
-def trigamma(x: TensorVariable) -> TensorVariable:
-    """ψ′(x) for ``x > 0`` from elementary operations only.
-
-    PyTensor's ``polygamma`` has no Numba implementation (the default backend falls back to
-    object mode, with a warning, for it and for its derivative). Here
-    ``ψ′(x) = Σ_{k<8} 1/(x + k)² + ψ′(x + 8)`` and the asymptotic series at ``y = x + 8 ≥ 8``,
-    whose first omitted term ``(7/6)/y¹⁵`` bounds the error by 3e-14 (relative 3e-13); its
-    derivative is that of the same smooth expression.
-    """
-    head = sum(1 / (x + k) ** 2 for k in range(_TRIGAMMA_SHIFT))
-    y = x + _TRIGAMMA_SHIFT
-    inv2 = 1 / y**2
-    tail = 0.0
-    for coefficient in reversed(_TRIGAMMA_SERIES):
-        tail = (tail + coefficient) * inv2
-    return head + 1 / y + inv2 / 2 + tail / y
-
-
 @register(prb.StudentTRV)
 def _student_t(params, value, coordinate):
     nu, mu, sigma = params
@@ -364,34 +346,6 @@ def _student_t(params, value, coordinate):
     nu_scale = -2 / (sigma * (nu + 1) * (nu + 3))
     info = location_scale(value, coordinate, mu, sigma, loc, scale, "StudentT")
     return extend(info, nu, student_t_nu_information(nu), {len(info.coords) - 1: nu_scale})
-
-
-# I_νν = Σ_n c_n ν⁻ⁿ (n = 4 ... 11) for large ν; see student_t_nu_information
-_STUDENT_T_NU_SERIES = (3.5, -13.0, 39.5, -119.0, 363.5, -1101.0, 3279.5, -9763.0)
-_STUDENT_T_NU_SWITCH = 200.0
-
-
-def student_t_nu_information(nu: TensorVariable) -> TensorVariable:
-    """``I_νν = ¼[ψ′(ν/2) − ψ′((ν + 1)/2)] − (ν + 5)/(2ν(ν + 1)(ν + 3))`` without cancellation.
-
-    Notes
-    -----
-    Both terms are about ``1/(2ν²)`` and the difference about ``3.5/ν⁴``, so the direct form
-    loses ``log₁₀(ν³)`` digits. Above ν = 200 use the expansion in ``u = 1/ν``: with
-    ``ψ′(x) − ψ′(x + ½) = 2ψ′(x) − 4ψ′(2x)`` (duplication) and ψ′'s asymptotic series,
-    ``¼[…] = u²/2 + Σ_k B_2k (4ᵏ − 1) u^(2k+1)``, and the rational term is
-    ``½u² Σ_n (2(−1)ⁿ − (−3)ⁿ) uⁿ``; their difference starts ``3.5u⁴ − 13u⁵ + 39.5u⁶``. The
-    first omitted term is below 1e-14 relative at ν = 200, where the direct form is good to
-    about 1e-8.
-    """
-    direct = (trigamma(nu / 2) - trigamma((nu + 1) / 2)) / 4 - (nu + 5) / (
-        2 * nu * (nu + 1) * (nu + 3)
-    )
-    u = 1 / nu
-    series = 0.0
-    for coefficient in reversed(_STUDENT_T_NU_SERIES):
-        series = (series + coefficient) * u
-    return pt.switch(nu > _STUDENT_T_NU_SWITCH, series * u**3, direct)
 
 
 @register(prb.CauchyRV)
@@ -468,59 +422,6 @@ def _weibull(params, value, coordinate):
 # error, about exp(−π²/h) for an integrand analytic in the strip |Im u| < π/2, measured against
 # the exact series: < 1e-11 relative for n in [1e-2, 1e3], μ in [1e-3, 1e3] (128 nodes); the
 # tests assert 1e-9 on a grid of that box.
-NB_NODES = 128
-
-
-def negative_binomial_dispersion(n: TensorVariable, ratio: TensorVariable) -> TensorVariable:
-    """``I_nn = ψ′(n) − E[ψ′(Y + n)]`` for ``Y ~ NegativeBinomial(n, p)``, ``ratio = μ/n``.
-
-    Parameters
-    ----------
-    n
-        The dispersion (PyMC's ``alpha``), positive.
-    ratio
-        ``μ/n = (1 − p)/p``, positive; broadcasts with ``n``.
-
-    Returns
-    -------
-    TensorVariable
-        ``I_nn`` elementwise, a smooth graph of ``n`` and ``ratio`` (reverse mode works).
-
-    Notes
-    -----
-    With ``ψ′(x) = ∫₀^∞ t e^(−xt)/(1 − e^(−t)) dt`` and the generating function
-    ``E[e^(−tY)] = (1 + ratio (1 − e^(−t)))^(−n)``,
-
-    ``I_nn = ∫₀^∞ t e^(−nt) (1 − E[e^(−tY)]) / (1 − e^(−t)) dt``,
-
-    a positive integrand ``≈ μt`` at 0 and ``≈ t e^(−nt)`` at ∞. After ``t = e^u`` it decays
-    double-exponentially on the right and like ``e^(2u)`` on the left; the trapezoidal rule in
-    ``u`` (Trefethen & Weideman 2014, SIAM Review 56:385) on ``[log t_lo, log t_hi]`` with
-    ``t_lo = 10⁻⁸ / max(1, μ, n)`` (left tail ``< μ t_lo²``, relative ``≲ 10⁻¹⁶``) and
-    ``t_hi = 45/n + 1`` (right tail ``< e^(−45)``) converges geometrically in the node count.
-
-    For large ``n`` (the Poisson limit) ``I_nn ≈ (1 − p)/n`` and the information left for ``n``
-    once ``p`` (or μ) is accounted for is of order ``μ²/n⁴``: the pull-back's difference loses
-    relative accuracy as ``μ/n²`` shrinks (measured: 1e-10 at n = 1e3, μ = 10; 7e-7 at
-    n = 1e4, μ = 10; 3e-4 at n = 1e5, μ = 10).
-    """
-    mu = n * ratio
-    ndim = max(n.type.ndim, ratio.type.ndim)
-    lo = math.log(1e-8) - pt.log(pt.maximum(pt.maximum(mu, n), 1.0))
-    hi = pt.log(45 / n + 1)
-    grid = np.linspace(0.0, 1.0, NB_NODES)
-    weights = np.full(NB_NODES, 1.0)
-    weights[[0, -1]] = 0.5
-    grid_t = pt.as_tensor(grid.reshape((NB_NODES,) + (1,) * ndim))
-    weights_t = pt.as_tensor(weights.reshape((NB_NODES,) + (1,) * ndim))
-    u = lo + (hi - lo) * grid_t
-    t = pt.exp(u)
-    one_minus_e = -pt.expm1(-t)
-    one_minus_pgf = -pt.expm1(-n * pt.log1p(ratio * one_minus_e))
-    integrand = t * t * pt.exp(-n * t) * one_minus_pgf / one_minus_e  # the extra t is dt/du
-    return (hi - lo) / (NB_NODES - 1) * pt.sum(weights_t * integrand, axis=0)
-
-
 @register(prb.NegBinomialRV)
 def _negative_binomial(params, value, coordinate):
     n, p = params  # PyMC: n = alpha, p = sigmoid(log alpha − log mu)
@@ -533,40 +434,5 @@ def _negative_binomial(params, value, coordinate):
     return Information((n, p), [[n_n, -1 / p], [None, n / (p**2 * (1 - p))]])
 
 
-def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -> TensorVariable:
-    """How many batch elements share each element of a graph (its broadcast multiplicity)."""
-    full = (
-        pt.prod(pt.stack([pt.as_tensor(s, dtype="int64") for s in batch_shape]))
-        if batch_shape
-        else 1
-    )
-    own = shape_of.shape[: shape_of.type.ndim - core_ndim]
-    return pt.cast(full, "float64") / pt.cast(pt.prod(own), "float64")
-
-
-@register_pullback(prb.MvNormalRV)
-def _mv_normal(params, value, coordinate, tangents_fn, size, batch_shape):
-    """Mean block ``Σ⁻¹`` (of ``z − μ``), covariance block ``½ tr(Σ⁻¹ dΣ_a Σ⁻¹ dΣ_b)``."""
-    mu, cov = params
-    if value is not None and coordinate != "identity":
-        raise unsupported("MvNormal", coordinate)
-    jacs = tangents_fn([mu, cov] if value is None else [mu, cov, value])
-    j_mu, j_cov = jacs[0], jacs[1]
-    j_z = jacs[2] if value is not None else None
-    # I_zz = Σ⁻¹, I_zμ = −Σ⁻¹: the mean block only sees z − μ
-    d = j_mu if j_z is None else (j_z if j_mu is None else j_z - j_mu)
-    chol = pt.linalg.cholesky(cov)
-    total = None
-    if d is not None:
-        # whitened tangents L⁻¹ d, batch first: (*batch, k, size)
-        w = pt.linalg.solve_triangular(chol, pt.moveaxis(d, 0, -1), lower=True)
-        flat = w.reshape((-1, size))
-        total = _batch_count(batch_shape, w, 2) * (flat.T @ flat)
-    if j_cov is not None:
-        dcov = (j_cov + pt.swapaxes(j_cov, -1, -2)) / 2
-        half = pt.linalg.solve_triangular(chol[None], dcov, lower=True)  # L⁻¹ dΣ
-        white = pt.linalg.solve_triangular(chol[None], pt.swapaxes(half, -1, -2), lower=True)
-        flat = white.reshape((size, -1))  # L⁻¹ dΣ L⁻ᵀ, symmetric: tr(W_a W_b) = ⟨W_a, W_b⟩
-        term = _batch_count(batch_shape, cov, 2) * (flat @ flat.T) / 2
-        total = term if total is None else total + term
-    return total
+# registers the non-elementwise pull-backs (MvNormal); imported last, as it uses `register_pullback`
+from pymc_fisher.fisher import multivariate  # noqa: E402, F401
