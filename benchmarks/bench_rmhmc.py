@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import pstats
 import sys
 import time
@@ -39,8 +40,12 @@ DATA = ROOT.parent / "shared" / "data" / "gc2011"
 
 # name -> (model builder, key variable or None for min over all, RMHMC options)
 MODELS = {
-    "funnel": (lambda: models.funnel(10), "v", {"path_length": 10.0}),
-    "eight_schools": (models.eight_schools_centered, "tau", {"path_length": 5.0}),
+    "funnel": (lambda: models.funnel(10), "v", {"path_length": 10.0, "target_accept": 0.9}),
+    "eight_schools": (
+        models.eight_schools_centered,
+        "tau",
+        {"path_length": 8.0, "target_accept": 0.9},
+    ),
     "german_credit": (lambda: models.german_credit(DATA), None, {"path_length": 1.5}),
 }
 
@@ -163,6 +168,12 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--profile", default=None, help="model:metric, e.g. funnel:fisher")
+    parser.add_argument(
+        "--options",
+        default="{}",
+        help="JSON RMHMC options overriding the defaults, e.g. '{\"target_accept\": 0.9}'",
+    )
+    parser.add_argument("--no-nutpie", action="store_true", help="skip the nutpie baseline")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.profile:
@@ -172,12 +183,18 @@ def main() -> None:
     print(f"protocol: {chains} chains x {draws} draws after {tune} tuning, cores={args.cores}")
     for name in args.models.split(","):
         build, key, options = MODELS[name]
+        options = options | json.loads(args.options)
         print(f"{name} (key: {key or 'min over parameters'}; RMHMC options {options})")
-        base = run_nutpie(build(), key, chains, draws, tune, args.cores, args.seed)
-        print(_fmt("nutpie", base))
+        if args.no_nutpie:
+            base = None
+        else:
+            base = run_nutpie(build(), key, chains, draws, tune, args.cores, args.seed)
+            print(_fmt("nutpie", base))
         for metric in args.metrics.split(","):
             r = run_rmhmc(build(), key, metric, options, chains, draws, tune, args.cores, args.seed)
             print(_fmt(f"rmhmc-{metric}", r))
+            if base is None:
+                continue
             ratio = (r["ess"] / r["sample_s"]) / (base["ess"] / base["sample_s"])
             ratio_c = (r["ess"] / (r["sample_s"] + r["compile_s"])) / (
                 base["ess"] / (base["sample_s"] + base["compile_s"])
