@@ -38,7 +38,8 @@ from pymc_fisher.samplers.adaptation import (
 from pymc_fisher.samplers.compiled import compile_model, riemannian_system
 from pymc_fisher.samplers.integrator import PositionPoint, SolverOptions
 from pymc_fisher.samplers.metrics import condition_number, direct_metric, softabs_metric
-from pymc_fisher.samplers.trajectory import fixed_transition
+from pymc_fisher.samplers.nuts import NutsInfo, nuts_transition
+from pymc_fisher.samplers.trajectory import TransitionInfo, fixed_transition
 
 __all__ = ["RMHMC"]
 
@@ -68,7 +69,9 @@ class RMHMC(ArrayStepShared):
         Hessian of ``-log p`` itself (must stay positive definite); or a callable taking the
         raveled θ (a PyTensor vector, the step's variables in order) and returning ``G(θ)``.
     trajectory
-        ``"fixed"``: integration time ``path_length`` per transition.
+        ``"fixed"``: integration time ``path_length`` per transition; ``"nuts"``: the
+        Riemannian No-U-Turn trajectory (multinomial, generalized criterion of Betancourt 2013;
+        no step-size jitter, ``path_length`` and ``max_steps`` unused).
     target_accept
         Acceptance rate the step size is tuned to.
     step_size
@@ -79,6 +82,8 @@ class RMHMC(ArrayStepShared):
         Relative jitter of the step size, ``ε · U(1 - j, 1 + j)``, each transition.
     max_steps
         Upper bound on the number of leapfrog steps per transition.
+    max_treedepth
+        ``"nuts"`` only: at most this many doublings of the trajectory.
     softabs_alpha
         SoftAbs sharpness α.
     fixed_point_tol
@@ -109,7 +114,8 @@ class RMHMC(ArrayStepShared):
     Notes
     -----
     ``sample_stats`` hold PyMC/ArviZ's ``energy``, ``energy_error``, ``diverging``,
-    ``step_size``, ``step_size_bar``, ``n_steps``, ``acceptance_rate``, ``lp`` and the
+    ``step_size``, ``step_size_bar``, ``n_steps``, ``acceptance_rate``, ``lp``, ``tree_depth`` and
+    ``reached_max_treedepth`` (0 and ``False`` for the fixed trajectory), and the
     Riemannian ``divergence_kind`` (``"none"``, ``"energy"``, ``"solver"``, ``"metric"``),
     ``fixed_point_iterations`` (evaluations of both implicit solves in the transition),
     ``fixed_point_residual``, ``gradient_evaluations``, ``metric_logdet`` and
@@ -138,6 +144,8 @@ class RMHMC(ArrayStepShared):
         "step_size": (np.float64, []),
         "step_size_bar": (np.float64, []),
         "n_steps": (np.int64, []),
+        "tree_depth": (np.int64, []),
+        "reached_max_treedepth": (bool, []),
         "acceptance_rate": (np.float64, []),
         "lp": (np.float64, []),
         "fixed_point_iterations": (np.int64, []),
@@ -154,12 +162,13 @@ class RMHMC(ArrayStepShared):
         vars: Sequence[TensorVariable] | None = None,
         *,
         metric: Literal["fisher", "softabs", "hessian"] | Callable = "fisher",
-        trajectory: Literal["fixed"] = "fixed",
+        trajectory: Literal["fixed", "nuts"] = "fixed",
         target_accept: float = 0.8,
         step_size: float | None = None,
         path_length: float = 1.5,
         step_size_jitter: float = 0.2,
         max_steps: int = 100,
+        max_treedepth: int = 10,
         softabs_alpha: float = 1.0,
         fixed_point_tol: float = 1e-9,
         max_fixed_point_iterations: int = 15,
@@ -173,10 +182,8 @@ class RMHMC(ArrayStepShared):
         blocked: bool = True,
     ) -> None:
         model = modelcontext(model)
-        if trajectory != "fixed":
-            raise NotImplementedError(
-                f"trajectory={trajectory!r} is not available yet; use trajectory='fixed'."
-            )
+        if trajectory not in ("fixed", "nuts"):
+            raise ValueError(f"trajectory={trajectory!r}: use 'fixed' or 'nuts'.")
         if vars is None:
             vars = model.continuous_value_vars
             discrete = [v.name for v in model.value_vars if v not in vars]
@@ -214,6 +221,8 @@ class RMHMC(ArrayStepShared):
         self.path_length = float(path_length)
         self.step_size_jitter = float(step_size_jitter)
         self.max_steps = int(max_steps)
+        self.trajectory = trajectory
+        self.max_treedepth = int(max_treedepth)
         self.max_energy_error = float(max_energy_error)
         self.adapt_step_size = bool(adapt_step_size)
         self.tune = True
@@ -296,18 +305,35 @@ class RMHMC(ArrayStepShared):
         else:
             point = self._evaluate_start(theta0, f"iteration {self.iter_count}")
         step_size, step_size_bar = self._current_step_size()
-        eps, n_steps = jittered_steps(
-            step_size, self.path_length, self.step_size_jitter, self.max_steps, self.rng
-        )
-        new_point, info = fixed_transition(
-            system,
-            point,
-            eps,
-            n_steps,
-            self.rng,
-            max_energy_error=self.max_energy_error,
-            options=self._solver,
-        )
+        tree_depth, reached_max_treedepth = 0, False
+        info: TransitionInfo | NutsInfo
+        if self.trajectory == "nuts":
+            eps = step_size
+            new_point, nuts_info = nuts_transition(
+                system,
+                point,
+                eps,
+                self.rng,
+                max_treedepth=self.max_treedepth,
+                max_energy_error=self.max_energy_error,
+                options=self._solver,
+            )
+            tree_depth = nuts_info.tree_depth
+            reached_max_treedepth = nuts_info.reached_max_treedepth
+            info = nuts_info
+        else:
+            eps, n_steps = jittered_steps(
+                step_size, self.path_length, self.step_size_jitter, self.max_steps, self.rng
+            )
+            new_point, info = fixed_transition(
+                system,
+                point,
+                eps,
+                n_steps,
+                self.rng,
+                max_energy_error=self.max_energy_error,
+                options=self._solver,
+            )
         self._cache = new_point
         if self.tune and self.adapt_step_size:
             da = dual_averaging_update(
@@ -337,6 +363,8 @@ class RMHMC(ArrayStepShared):
             "step_size": eps,
             "step_size_bar": step_size_bar,
             "n_steps": info.n_steps,
+            "tree_depth": tree_depth,
+            "reached_max_treedepth": reached_max_treedepth,
             "acceptance_rate": info.acceptance_rate,
             "lp": new_point.logp,
             "fixed_point_iterations": info.fixed_point_iterations,
