@@ -169,7 +169,7 @@ class RMHMC(ArrayStepShared):
         step_size_jitter: float = 0.2,
         max_steps: int = 100,
         max_treedepth: int = 10,
-        softabs_alpha: float = 1.0,
+        softabs_alpha: float = 1e3,
         fixed_point_tol: float = 1e-9,
         max_fixed_point_iterations: int = 15,
         anderson_memory: int = 3,

@@ -81,11 +81,10 @@ def test_correlated_gaussian(metric):
 SOFTABS_FUNNEL = pytest.param(
     "softabs",
     marks=pytest.mark.xfail(
-        strict=True,
-        reason="SoftAbs on the funnel with a fixed trajectory at target_accept=0.8: ~30% of "
-        "transitions diverge (implicit momentum equation without a root at the adapted step "
-        "size; measured), so the divergence check fails. target_accept=0.95 brings it to ~1% "
-        "but bulk ESS(v) ~65 per 1000 draws.",
+        strict=False,
+        reason="SoftAbs (alpha=1e3) on the funnel with a fixed trajectory: v mean 0.06, sd 3.02, "
+        "bulk ESS 743 per 300 draws, but 2% 'solver' divergences at target_accept=0.8 (measured, "
+        "1 chain), at the 2% threshold of this test; with alpha=1 it was ~30%.",
     ),
 )
 
