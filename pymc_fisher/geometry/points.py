@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pymc as pm
 import xarray as xr
-from pytensor.graph.replace import graph_replace
 
-from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.errors import MissingPointValueError
+from pymc_fisher.fisher.points import resolve_point
 from pymc_fisher.labels import ParameterLayout
 
 __all__ = [
@@ -31,77 +30,18 @@ __all__ = [
 Point = Mapping[str, object]
 
 
-def _value_names(model: pm.Model) -> list[str]:
-    return [model.rvs_to_values[rv].name for rv in model.free_RVs]
-
-
 def _rv_names(model: pm.Model) -> list[str]:
     return [rv.name for rv in model.free_RVs]
 
 
-def _kind(model: pm.Model, point: Point) -> str:
-    rv_names, value_names = _rv_names(model), _value_names(model)
-    if all(n in point for n in rv_names):
-        return "constrained"
-    if all(n in point for n in value_names):
-        return "unconstrained"
-    missing = [
-        r for r, v in zip(rv_names, value_names, strict=True) if r not in point and v not in point
-    ]
-    raise MissingPointValueError(
-        f"The point gives no value for {missing}; give every free variable, keyed either by "
-        f"variable name ({rv_names}) or by value-variable name ({value_names})."
-    )
-
-
-def _to_constrained_fn(model: pm.Model):
-    def build():
-        values = [model.rvs_to_values[rv] for rv in model.free_RVs]
-        outputs = model.replace_rvs_by_values(list(model.free_RVs))
-        return compile_function(values, outputs, name="to_constrained")
-
-    return cached(model, "geometry.to_constrained", build)
-
-
-def _to_unconstrained_fn(model: pm.Model):
-    def build():
-        rvs = list(model.free_RVs)
-        placeholders = [rv.type(name=rv.name) for rv in rvs]
-        replace = dict(zip(rvs, placeholders, strict=True))
-        outputs = []
-        for rv, c in zip(rvs, placeholders, strict=True):
-            transform = model.rvs_to_transforms.get(rv)
-            if transform is None:
-                outputs.append(c)
-                continue
-            inputs = graph_replace(list(rv.owner.inputs), replace, strict=False)
-            outputs.append(transform.forward(c, *inputs))
-        return compile_function(placeholders, outputs, name="to_unconstrained")
-
-    return cached(model, "geometry.to_unconstrained", build)
-
-
-def _as_arrays(model: pm.Model, point: Point, names: list[str]) -> list[np.ndarray]:
-    rvs = list(model.free_RVs)
-    return [np.asarray(point[n], dtype=rv.type.dtype) for n, rv in zip(names, rvs, strict=True)]
-
-
 def constrained_point(model: pm.Model, point: Point) -> dict[str, np.ndarray]:
     """Return the point's values keyed by variable name, untransformed (``sigma``)."""
-    names = _rv_names(model)
-    if _kind(model, point) == "constrained":
-        return {n: np.asarray(point[n], dtype=float) for n in names}
-    out = _to_constrained_fn(model)(*_as_arrays(model, point, _value_names(model)))
-    return {n: np.asarray(v, dtype=float) for n, v in zip(names, out, strict=True)}
+    return resolve_point(model, point)[1]
 
 
 def unconstrained_point(model: pm.Model, point: Point) -> dict[str, np.ndarray]:
     """Return the point's values keyed by value-variable name, transformed (``sigma_log__``)."""
-    names = _value_names(model)
-    if _kind(model, point) == "unconstrained":
-        return {n: np.asarray(point[n], dtype=float) for n in names}
-    out = _to_unconstrained_fn(model)(*_as_arrays(model, point, _rv_names(model)))
-    return {n: np.asarray(v, dtype=float) for n, v in zip(names, out, strict=True)}
+    return resolve_point(model, point)[0]
 
 
 def theta_of(model: pm.Model, layout: ParameterLayout, point: Point, space: str) -> np.ndarray:
