@@ -31,7 +31,7 @@ class DualAveragingState(NamedTuple):
         Running average of ``target - acceptance``.
     mu
         Shrinkage point ``log(10 ε₀)``.
-    count
+    n_updates
         Number of updates.
     """
 
@@ -39,7 +39,7 @@ class DualAveragingState(NamedTuple):
     log_step_bar: float
     h_bar: float
     mu: float
-    count: int
+    n_updates: int
 
 
 def dual_averaging_init(step_size: float) -> DualAveragingState:
@@ -86,7 +86,7 @@ def dual_averaging_update(
     ``H̄ₜ = (1 - 1/(t+t₀)) H̄ₜ₋₁ + (δ - αₜ)/(t+t₀)``, ``log εₜ = μ - √t H̄ₜ / γ``,
     ``log ε̄ₜ = t^{-κ} log εₜ + (1 - t^{-κ}) log ε̄ₜ₋₁``.
     """
-    count = state.count + 1
+    count = state.n_updates + 1
     w = 1.0 / (count + t0)
     h_bar = (1.0 - w) * state.h_bar + w * (target - acceptance)
     log_step = state.mu - math.sqrt(count) / gamma * h_bar

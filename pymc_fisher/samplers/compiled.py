@@ -12,7 +12,7 @@ model's other value variables are shared variables that the step method sets bef
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pymc as pm
@@ -55,12 +55,12 @@ class CompiledModel(NamedTuple):
 
 
 def _theta_replacements(
-    model: pm.Model, vars: Sequence[TensorVariable], point: dict[str, np.ndarray]
-) -> tuple[TensorVariable, dict, dict, dict[str, TensorVariable]]:
+    model: pm.Model, vars: Sequence[Any], point: dict[str, Any]
+) -> tuple[TensorVariable, dict, dict, dict[str, Any]]:
     theta = pt.vector("theta", dtype="float64")
     replace: dict = {}
     shared: dict = {}
-    pieces: dict[str, TensorVariable] = {}  # raveled graph of each value variable's θ entries
+    pieces: dict[str, Any] = {}  # raveled graph of each value variable's θ entries
     start = 0
     names = {v.name for v in vars}
     for value in vars:
@@ -81,19 +81,20 @@ def _theta_replacements(
 
 def _fisher_graph(
     model: pm.Model,
-    vars: Sequence[TensorVariable],
-    point: dict[str, np.ndarray],
+    vars: Sequence[Any],
+    point: dict[str, Any],
     theta: TensorVariable,
-    pieces: dict[str, TensorVariable],
-) -> TensorVariable:
+    pieces: dict[str, Any],
+) -> Any:
     # Imported here: the graph layer's expected information is optional for the other metrics.
     from pymc_fisher.fisher.expected import expected_information_graph
     from pymc_fisher.fisher.model_graph import model_graph, point_shapes
 
     mg = model_graph(model, point_shapes(point))
-    info = expected_information_graph(mg, include_prior=True)
+    info0 = expected_information_graph(mg, include_prior=True)
     full = pt.concatenate([pieces[name] for name in mg.layout.names])
-    info = graph_replace(info, {mg.theta: full}, strict=False)
+    replace_theta: dict[Any, Any] = {mg.theta: full}
+    info: Any = graph_replace(info0, replace_theta, strict=False)
     index = np.concatenate(
         [np.arange(mg.layout.size)[mg.layout.slices[mg.layout.names.index(v.name)]] for v in vars]
     )
@@ -102,8 +103,8 @@ def _fisher_graph(
 
 def compile_model(
     model: pm.Model,
-    vars: Sequence[TensorVariable],
-    point: dict[str, np.ndarray],
+    vars: Sequence[Any],
+    point: dict[str, Any],
     metric: MetricName | MetricGraph,
 ) -> CompiledModel:
     """Build and compile the evaluate/contract functions of ``model`` for ``metric``.
@@ -125,8 +126,9 @@ def compile_model(
     CompiledModel
     """
     theta, replace, shared, pieces = _theta_replacements(model, vars, point)
-    logp = graph_replace(model.logp(jacobian=True), replace, strict=False)
-    grad = pytensor.grad(logp, theta)
+    logp: Any = graph_replace(model.logp(jacobian=True), replace, strict=False)
+    grad: Any = pytensor.grad(logp, theta)
+    matrix: Any
     if metric in ("hessian", "softabs"):
         matrix = -jacobian(grad, theta, vectorize=True)
     elif metric == "fisher":
@@ -139,7 +141,7 @@ def compile_model(
         )
     weights = pt.matrix("weights", dtype="float64")
     # A constant metric (Gaussian models, a constant callable) has no derivative: zeros.
-    contraction = pytensor.grad(pt.sum(matrix * weights), theta, disconnected_inputs="ignore")
+    contraction: Any = pytensor.grad(pt.sum(matrix * weights), theta, disconnected_inputs="ignore")
     evaluate = compile_function([theta], [logp, grad, matrix], name="rmhmc_evaluate")
     contract = compile_function([theta, weights], contraction, name="rmhmc_contract")
     evaluate.trust_input = True

@@ -286,7 +286,7 @@ class RMHMC(ArrayStepShared):
     # -- one transition --------------------------------------------------------------------
 
     def _current_step_size(self) -> tuple[float, float]:
-        da = DualAveragingState(*self.adaptation)
+        da = DualAveragingState._make(self.adaptation)
         bar = float(np.exp(da.log_step_bar))
         if self.tune and self.adapt_step_size:
             return float(np.exp(da.log_step)), bar
@@ -337,7 +337,7 @@ class RMHMC(ArrayStepShared):
         self._cache = new_point
         if self.tune and self.adapt_step_size:
             da = dual_averaging_update(
-                DualAveragingState(*self.adaptation),
+                DualAveragingState._make(self.adaptation),
                 info.acceptance_rate,
                 self.target_accept,
             )
