@@ -50,8 +50,8 @@ def test_funnel_fisher_metric():
 
 N_REPLICATIONS = 100
 L_RANKS = 9  # thinned draws per replication: ranks 0..9, 10 bins of expected count 10
-THIN = 25
-TUNE = 100
+THIN = 15
+TUNE = 75
 SBC_ALPHA = 0.001 / 3
 
 
