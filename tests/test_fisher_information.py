@@ -270,3 +270,16 @@ def test_potentials_have_no_expected_information():
         warnings.simplefilter("error")
         observed = pmf.fisher_information(model, {"mu": 0.5}, kind="observed", include_prior=True)
     np.testing.assert_allclose(observed.values, [[1 + 1 + 12 * 0.25]])
+
+
+def test_flat_priors_have_zero_information():
+    with pm.Model() as model:
+        mu = pm.Flat("mu")
+        sigma = pm.HalfFlat("sigma")
+        pm.Normal("y", mu, sigma, observed=np.array([0.3, -0.2, 1.1]))
+    point = {"mu": 0.1, "sigma": 0.9}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # analytic: no Monte Carlo fallback
+        joint = pmf.fisher_information(model, point, include_prior=True)
+    likelihood = pmf.fisher_information(model, point)
+    np.testing.assert_allclose(joint.values, likelihood.values, rtol=1e-14)

@@ -49,7 +49,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pytensor.tensor as pt
-from pymc.distributions.continuous import HalfCauchyRV, WeibullBetaRV
+from pymc.distributions.continuous import FlatRV, HalfCauchyRV, HalfFlatRV, WeibullBetaRV
 from pytensor.scalar.math import Sigmoid
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.random import basic as prb
@@ -297,6 +297,12 @@ def _gamma(params, value, coordinate):
         (value, alpha, scale),
         [[alpha, pt.as_tensor(-1.0), -alpha / scale], [None, a_a, a_s], [None, None, s_s]],
     )
+
+
+@register(FlatRV, HalfFlatRV)
+def _flat(params, value, coordinate):
+    # a constant log-density (HalfFlat's log coordinate adds φ, linear): zero information
+    return Information((), [])
 
 
 @register(prb.PoissonRV)
