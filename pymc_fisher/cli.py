@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _study(args, args.targets, args.samplers, args.out)
         from pymc_fisher.bench import rmhmc_available
 
-        samplers = ["nuts", "rmhmc"]
+        samplers = ["nuts", "rmhmc-long"]  # the Fisher metric, path length 10, target 0.9
         if not rmhmc_available():
             samplers = ["nuts", "nutpie"]
             print(

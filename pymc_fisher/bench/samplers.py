@@ -252,3 +252,8 @@ for _metric, _trajectory in [
         _name.replace("-fisher-nuts", "-nuts"),
         functools.partial(sample_rmhmc, metric=_metric, trajectory=_trajectory),
     )
+# a long fixed path: what the funnel and eight schools need (path length is not adapted yet)
+register_sampler(
+    "rmhmc-long",
+    functools.partial(sample_rmhmc, metric="fisher", path_length=10.0, target_accept=0.9),
+)
