@@ -283,3 +283,16 @@ def test_flat_priors_have_zero_information():
         joint = pmf.fisher_information(model, point, include_prior=True)
     likelihood = pmf.fisher_information(model, point)
     np.testing.assert_allclose(joint.values, likelihood.values, rtol=1e-14)
+
+
+def test_monte_carlo_is_reproducible_by_seed():
+    model = normal_model(np.random.default_rng(2).normal(size=10))
+    point = {"mu": 0.1, "sigma": 1.2}
+
+    def run(seed):
+        return pmf.fisher_information(
+            model, point, method="monte_carlo", draws=200, random_seed=seed
+        ).values
+
+    np.testing.assert_array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))

@@ -12,15 +12,17 @@ Carlo standard error, entry by entry, is the sample standard deviation of ``s_a 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, NamedTuple, cast
 
 import numpy as np
+import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor.random.type import RandomType
 
-from pymc_fisher.compile import compile_function
+from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph
 
 __all__ = ["MonteCarloInformation", "monte_carlo_information", "score_draw_function"]
@@ -90,7 +92,15 @@ def monte_carlo_information(
     variance = np.zeros((d, d))
     seeds = np.random.SeedSequence(random_seed).spawn(len(factors))
     for factor, seed in zip(factors, seeds, strict=True):
-        fn = score_draw_function(factor, mg, int(seed.generate_state(1)[0]))
+        # compiled once per model and factor; its generator is reseeded for every call
+        fn = cached(
+            mg.model,
+            ("monte_carlo_score", mg.space, factor.name),
+            # any seed: pm.compile then installs the generator's updates (reseeded below)
+            partial(score_draw_function, factor, mg, 0),
+        )
+        rngs = [v for v in fn.get_shared() if isinstance(v.type, RandomType)]
+        pm.pytensorf.reseed_rngs(rngs, int(seed.generate_state(1)[0]))
         scores = np.stack([fn(theta) for _ in range(draws)])
         products = scores[:, :, None] * scores[:, None, :]
         mean += products.mean(axis=0)
