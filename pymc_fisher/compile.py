@@ -26,16 +26,24 @@ def compile_function(
     *,
     name: str | None = None,
     random_seed: int | None = None,
+    mode: str | None = None,
+    sampling: bool = False,
 ) -> Function:
-    """Compile ``outputs`` as a function of ``inputs`` (PyTensor's default mode).
+    """Compile ``outputs`` as a function of ``inputs`` (PyTensor's default mode unless ``mode``).
 
     ``random_seed`` seeds any random generators in the graph (for Monte Carlo draws).
+    ``sampling`` compiles as PyMC's samplers do (``pm.pytensorf.compile`` in the model's
+    context): a parameter outside its support makes ``log p = -inf`` instead of raising.
     """
+    if sampling:
+        return pm.pytensorf.compile(
+            list(inputs), outputs, mode=mode, on_unused_input="ignore", name=name
+        )
     if random_seed is not None:
         return pm.pytensorf.compile(
             list(inputs), outputs, random_seed=random_seed, on_unused_input="ignore", name=name
         )
-    return pytensor.function(list(inputs), outputs, on_unused_input="ignore", name=name)
+    return pytensor.function(list(inputs), outputs, on_unused_input="ignore", name=name, mode=mode)
 
 
 def model_key(model: pm.Model) -> tuple:

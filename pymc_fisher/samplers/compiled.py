@@ -12,7 +12,8 @@ model's other value variables are shared variables that the step method sets bef
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pymc as pm
@@ -24,8 +25,15 @@ from pytensor.graph.replace import graph_replace
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import compile_function
-from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
-from pymc_fisher.samplers.metrics import Metric
+from pymc_fisher.samplers import kernel
+from pymc_fisher.samplers.integrator import (
+    IntegratorState,
+    LeapfrogReport,
+    PositionPoint,
+    RiemannianSystem,
+    SolverOptions,
+)
+from pymc_fisher.samplers.metrics import Metric, MetricFactor
 
 __all__ = ["CompiledModel", "MetricName", "compile_model", "riemannian_system"]
 
@@ -33,7 +41,8 @@ MetricName = Literal["fisher", "softabs", "hessian"]
 MetricGraph = Callable[[TensorVariable], TensorVariable]
 
 
-class CompiledModel(NamedTuple):
+@dataclass
+class CompiledModel:
     """The compiled functions and the shared variables they read.
 
     Attributes
@@ -46,12 +55,19 @@ class CompiledModel(NamedTuple):
         Shared variable of each value variable not sampled by this step, by value variable.
     size
         Length of θ.
+    bound
+        The compiled integrator's entry points for these functions (made on first use; not
+        pickled, a new process binds its own).
     """
 
     evaluate: Function
     contract: Function
     shared: dict
     size: int
+    bound: kernel.Bound | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__ | {"bound": None}
 
 
 def _theta_replacements(
@@ -142,20 +158,33 @@ def compile_model(
     weights = pt.matrix("weights", dtype="float64")
     # A constant metric (Gaussian models, a constant callable) has no derivative: zeros.
     contraction: Any = pytensor.grad(pt.sum(matrix * weights), theta, disconnected_inputs="ignore")
-    evaluate = compile_function([theta], [logp, grad, matrix], name="rmhmc_evaluate")
-    contract = compile_function([theta, weights], contraction, name="rmhmc_contract")
+    # Numba: the kernel calls the functions' bodies from its own compiled loop. As in PyMC's
+    # samplers, a parameter outside its support gives log p = -inf (a divergence), not an error.
+    with model:
+        evaluate = compile_function(
+            [theta], [logp, grad, matrix], name="rmhmc_evaluate", mode="NUMBA", sampling=True
+        )
+        contract = compile_function(
+            [theta, weights], contraction, name="rmhmc_contract", mode="NUMBA", sampling=True
+        )
     evaluate.trust_input = True
     contract.trust_input = True
     size = sum(int(np.prod(np.shape(point[v.name]), dtype=int)) for v in vars)
     return CompiledModel(evaluate, contract, shared, size)
 
 
-def riemannian_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
+def riemannian_system(
+    compiled: CompiledModel, metric: Metric, *, compiled_integrator: bool = True
+) -> RiemannianSystem:
     """Wrap a compiled model and a metric bundle as the integrator's :class:`RiemannianSystem`.
 
     ``evaluate`` returns ``"energy"`` when ``log p`` or its gradient is not finite and
-    ``"metric"`` when ``G`` is not positive definite.
+    ``"metric"`` when ``G`` is not positive definite. With ``compiled_integrator`` (and functions
+    compiled by Numba) the system carries the :mod:`.kernel` fast paths; otherwise the NumPy
+    reference integrator runs.
     """
+    if compiled_integrator and hasattr(compiled.evaluate.vm, "jit_fn"):
+        return kernel_system(compiled, metric)
     evaluate_fn = compiled.evaluate
     contract_fn = compiled.contract
     factor = metric.factor
@@ -173,3 +202,90 @@ def riemannian_system(compiled: CompiledModel, metric: Metric) -> RiemannianSyst
         return contract_fn(theta, weights)
 
     return RiemannianSystem(evaluate, contract)
+
+
+# -- the compiled integrator ------------------------------------------------------------------
+
+
+def _to_point(t: tuple, alpha: float) -> PositionPoint:
+    theta, logp, grad, inverse, sqrt, logdet, Q, g, lam, D = t
+    softabs = Q.size > 0
+    factor = MetricFactor(
+        inverse, sqrt, float(logdet), g if g.size else None, Q if softabs else None,
+        lam if softabs else None, alpha, {"D": D, "kernel": t} if softabs else {"kernel": t},
+    )  # fmt: skip
+    return PositionPoint(theta, float(logp), grad, factor)
+
+
+def _from_point(point: PositionPoint) -> tuple:
+    memo = point.metric.memo
+    if memo is not None and "kernel" in memo:
+        return memo["kernel"]
+    raise ValueError("the compiled integrator takes positions that its own evaluate made")
+
+
+def _to_state(t: tuple, alpha: float) -> IntegratorState:
+    return IntegratorState(_to_point(t[0], alpha), t[1], float(t[2]), t[3])
+
+
+def _from_state(state: IntegratorState) -> tuple:
+    return (
+        _from_point(state.position),
+        np.ascontiguousarray(state.momentum, np.float64),
+        float(state.energy),
+        np.ascontiguousarray(state.dH_dtheta, np.float64),
+    )
+
+
+def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
+    """The :class:`RiemannianSystem` whose leapfrog and fixed trajectory run in :mod:`.kernel`.
+
+    The model functions' Numba bodies (``Function.vm.jit_fn``) are bound once per compiled
+    model (:func:`.kernel.bind`) and called with the current values of their shared inputs,
+    read when this system is made (once per transition).
+    """
+    ev_vm: Any = compiled.evaluate.vm  # the JIT linker's thunk: jit_fn and its input cells
+    ct_vm: Any = compiled.contract.vm
+    extra = (tuple(cell[0] for cell in ev_vm.inputs[1:]), tuple(c[0] for c in ct_vm.inputs[2:]))
+    bound = compiled.bound
+    if bound is None:
+        bound = kernel.Bound(ev_vm.jit_fn, ct_vm.jit_fn, extra, compiled.size)
+        compiled.bound = bound
+    contract_fn = ct_vm.jit_fn
+    kind = kernel.SOFTABS if metric.name == "softabs" else kernel.DIRECT
+    alpha = float(metric.alpha)
+
+    def evaluate(theta: np.ndarray) -> PositionPoint | str:
+        code, t = bound.evaluate(extra, np.ascontiguousarray(theta, np.float64), kind, alpha)
+        if code != kernel.NONE:
+            return kernel.KINDS[code]
+        return _to_point(t, alpha)
+
+    def contract(theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return contract_fn(theta, np.ascontiguousarray(weights), *extra[1])[0]
+
+    def leapfrog(
+        state: IntegratorState, eps: float, options: SolverOptions
+    ) -> tuple[IntegratorState, LeapfrogReport]:
+        new, code, it_p, it_q, res, n = bound.leapfrog(
+            extra, kind, alpha, _from_state(state), eps, options.atol, options.rtol,
+            options.max_iter, options.memory, options.newton_iter,
+        )  # fmt: skip
+        out = state if code != kernel.NONE else _to_state(new, alpha)
+        return out, LeapfrogReport(kernel.KINDS[code], it_p, it_q, float(res), n)  # type: ignore[arg-type]
+
+    def integrate(
+        state: IntegratorState,
+        eps: float,
+        n_steps: int,
+        max_energy_error: float,
+        options: SolverOptions,
+    ) -> tuple:
+        new, code, steps, iterations, res, n = bound.integrate(
+            extra, kind, alpha, _from_state(state), float(eps), int(n_steps),
+            float(max_energy_error), options.atol, options.rtol, options.max_iter,
+            options.memory, options.newton_iter,
+        )  # fmt: skip
+        return _to_state(new, alpha), kernel.KINDS[code], steps, iterations, float(res), n
+
+    return RiemannianSystem(evaluate, contract, leapfrog, integrate)

@@ -68,10 +68,16 @@ class RiemannianSystem(NamedTuple):
         is not positive definite, ``"energy"`` when ``log p(θ)`` is not finite).
     contract
         ``(θ, W) -> ∇_θ Σ_jk A_jk(θ) W_jk`` with ``W`` held fixed: one reverse pass.
+    leapfrog, integrate
+        Optional compiled equivalents of :func:`generalized_leapfrog` and
+        :func:`~.trajectory.integrate` with the same signature less ``system`` (see
+        :mod:`.kernel`); ``None`` runs the NumPy reference.
     """
 
     evaluate: Callable[[np.ndarray], PositionPoint | str]
     contract: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    leapfrog: Callable[..., tuple[IntegratorState, LeapfrogReport]] | None = None
+    integrate: Callable[..., tuple] | None = None
 
 
 class SolverOptions(NamedTuple):
@@ -233,6 +239,8 @@ def generalized_leapfrog(
     the solver tolerance). Initial guesses are explicit steps that cost no evaluation: for p½ the
     previous ``∇_θH`` held in the state, for θ' an Euler step with ``G⁻¹(θ) p½``.
     """
+    if system.leapfrog is not None:
+        return system.leapfrog(state, float(step_size), options)
     # Divergent iterates overflow; they are detected (non-finite residual) and reported.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _leapfrog(system, state, float(step_size), options)

@@ -90,10 +90,13 @@ class Metric(NamedTuple):
         ``"direct"`` or ``"softabs"``.
     factor
         ``A -> MetricFactor``, or ``None`` when ``G`` is not positive definite.
+    alpha
+        SoftAbs sharpness (0 for a direct metric).
     """
 
     name: Literal["direct", "softabs"]
     factor: Callable[[np.ndarray], MetricFactor | None]
+    alpha: float = 0.0
 
 
 def _direct_factor(matrix: np.ndarray) -> MetricFactor | None:
@@ -218,7 +221,7 @@ def softabs_metric(alpha: float = 1e6) -> Metric:
         logdet = float(np.sum(np.log(g)))
         return MetricFactor(inverse, Q * np.sqrt(g), logdet, g, Q, lam, alpha, {})
 
-    return Metric("softabs", factor)
+    return Metric("softabs", factor, float(alpha))
 
 
 def velocity(factor: MetricFactor, p: np.ndarray) -> np.ndarray:

@@ -77,6 +77,8 @@ def integrate(
         ``(last state, divergence kind, steps taken, fixed-point iterations, max residual,
         gradient evaluations)``.
     """
+    if system.integrate is not None:
+        return system.integrate(state, step_size, n_steps, max_energy_error, options)
     h0 = state.energy
     iterations = 0
     residual = 0.0
