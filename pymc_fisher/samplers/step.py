@@ -107,7 +107,10 @@ class RMHMC(ArrayStepShared):
     softabs_alpha
         SoftAbs sharpness α.
     fixed_point_tol
-        Absolute and relative tolerance of the implicit solves.
+        Absolute and relative tolerance of the implicit solves. The energy error a solve this
+        accurate leaves is of its order, far below the Monte Carlo error; a tighter one costs
+        iterations where the metric varies (German credit: 6.3 evaluations per solve at 1e-9,
+        4.5 at 1e-6, and 31 instead of 42 per draw).
     max_fixed_point_iterations
         A solve not converged after this many evaluations is a divergence (kind ``"solver"``).
     anderson_memory
@@ -190,7 +193,7 @@ class RMHMC(ArrayStepShared):
         max_steps: int = 100,
         max_treedepth: int = 10,
         softabs_alpha: float = 1e3,
-        fixed_point_tol: float = 1e-9,
+        fixed_point_tol: float = 1e-6,
         max_fixed_point_iterations: int = 15,
         anderson_memory: int = 3,
         newton_iterations: int = 5,
