@@ -256,7 +256,8 @@ def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
     alpha = float(metric.alpha)
 
     def evaluate(theta: np.ndarray) -> PositionPoint | str:
-        code, t = bound.evaluate(extra, np.ascontiguousarray(theta, np.float64), kind, alpha)
+        # a copy: the position keeps it, and the caller's array may change or be read-only
+        code, t = bound.evaluate(extra, np.array(theta, dtype=np.float64), kind, alpha)
         if code != kernel.NONE:
             return kernel.KINDS[code]
         return _to_point(t, alpha)

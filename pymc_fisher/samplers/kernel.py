@@ -17,7 +17,7 @@ is ``(position, p, H, ∇_θH)``.
 Model functions are PyTensor's Numba bodies, which take their inputs as one tuple:
 ``evaluate((θ,) + extra[0]) -> (log p, ∇log p, A)`` and
 ``contract((θ, W) + extra[1]) -> (∇_θ Σ A ∘ W,)``, ``extra`` the values of each function's shared
-inputs. :class:`Bound` binds one model's functions to the ``entry_*`` functions.
+inputs. :class:`Bound` binds one model's functions to the kernel's :func:`entry`.
 """
 
 from __future__ import annotations
@@ -394,37 +394,31 @@ def _as_function(typingctx, c_addr, jit_addr, fnty_ref):
     return fnty(types.int64, types.int64, fnty_ref), codegen
 
 
-@_jit
-def entry_evaluate(fa, fj, ft, extra, theta, kind, alpha):
-    """:func:`evaluate` with the model function given by address."""
-    return evaluate(_as_function(fa, fj, ft), extra, theta, kind, alpha)
+EVALUATE, LEAPFROG, INTEGRATE = 0, 1, 2
 
 
 @_jit
-def entry_start_state(ca, cj, ctt, extra, pos, p):
-    """:func:`start_state` with the contraction given by address."""
-    return start_state(_as_function(ca, cj, ctt), extra, pos, p)
-
-
-@_jit
-def entry_leapfrog(
-    fa, fj, ft, ca, cj, ctt, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory,
-    newton_iter,
+def entry(
+    op, fa, fj, ft, ca, cj, ctt, extra, kind, alpha, state, theta, eps, n_steps,
+    max_energy_error, atol, rtol, max_iter, memory, newton_iter,
 ):  # fmt: skip
-    """:func:`leapfrog` with the model functions given by address."""
-    fn, ct = _as_function(fa, fj, ft), _as_function(ca, cj, ctt)
-    return leapfrog(
-        fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
-    )
+    """The kernel's one entry point, the model functions given by address.
 
-
-@_jit
-def entry_integrate(
-    fa, fj, ft, ca, cj, ctt, extra, kind, alpha, state, eps, n_steps, max_energy_error,
-    atol, rtol, max_iter, memory, newton_iter,
-):  # fmt: skip
-    """:func:`integrate` with the model functions given by address."""
+    ``op``: ``EVALUATE`` (at ``theta``; the position comes back in ``state``, whose other
+    entries are passed through), ``LEAPFROG`` (one step of size ``eps``) or ``INTEGRATE``
+    (``n_steps``). Returns ``(state, code, a, b, residual, evaluations)`` with ``a, b`` the
+    momentum and position iterations of a leapfrog step, or the steps and fixed-point
+    iterations of a trajectory. One function, not three: Numba re-optimises everything a
+    compiled function calls, so each entry point would compile the leapfrog again.
+    """
     fn, ct = _as_function(fa, fj, ft), _as_function(ca, cj, ctt)
+    if op == EVALUATE:
+        code, pos = evaluate(fn, extra, theta, kind, alpha)
+        return (pos, state[1], state[2], state[3]), code, 0, 0, 0.0, 0
+    if op == LEAPFROG:
+        return leapfrog(
+            fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
+        )
     return integrate(
         fn, ct, extra, kind, alpha, state, eps, n_steps, max_energy_error,
         atol, rtol, max_iter, memory, newton_iter,
@@ -447,8 +441,15 @@ def function_pointer(dispatcher: Any, args: tuple) -> tuple[int, int, types.Func
     )
 
 
+def _empty_state(size: int) -> tuple:
+    """A state of the kernel's types, to pass where ``op`` ignores the state."""
+    e1, e2 = np.empty(0), np.empty((0, 0))
+    pos = (np.zeros(size), 0.0, e1, e2, e2, 0.0, e2, e1, e1, e2)
+    return (pos, e1, 0.0, e1)
+
+
 class Bound:
-    """One model's functions bound to the kernel's entry points.
+    """One model's functions bound to the kernel's entry point.
 
     Parameters
     ----------
@@ -462,45 +463,53 @@ class Bound:
 
     Notes
     -----
-    The hot entry points (a leapfrog step, a trajectory) are called through their compiled
-    overload's entry point once the first call has fixed the argument types: Numba's dispatch
-    on a type argument costs ~9 µs a call, the entry point ~2 µs.
+    After the first call has fixed the argument types, the entry point is called through its
+    compiled overload: Numba's dispatch on a type argument costs ~9 µs a call, the overload
+    ~2 µs (measured), which matters once per leapfrog step of a No-U-Turn tree.
     """
 
     def __init__(self, evaluate_fn: Any, contract_fn: Any, extra: tuple, size: int) -> None:
         theta = np.zeros(size)
-        self._fn = function_pointer(evaluate_fn, (theta, *extra[0]))
-        self._ct = function_pointer(contract_fn, (theta, np.zeros((size, size)), *extra[1]))
-        self._leapfrog: Callable[..., Any] | None = None
-        self._integrate: Callable[..., Any] | None = None
+        self._functions = (
+            *function_pointer(evaluate_fn, (theta, *extra[0])),
+            *function_pointer(contract_fn, (theta, np.zeros((size, size)), *extra[1])),
+        )
+        self._empty = _empty_state(size)
+        self._theta = theta
+        self._call: Callable[..., Any] | None = None
+
+    def _run(self, args: tuple) -> tuple:
+        full = (args[0], *self._functions, *args[1:])
+        if self._call is None:
+            out = entry(*full)
+            self._call = entry.overloads[tuple(nb.typeof(a) for a in full)].entry_point
+            return out
+        return self._call(*full)
 
     def evaluate(self, extra: tuple, theta: np.ndarray, kind: int, alpha: float) -> tuple:
         """``(code, position)`` at ``theta``."""
-        return entry_evaluate(*self._fn, extra, theta, kind, alpha)
+        out = self._run(
+            (EVALUATE, extra, kind, alpha, self._empty, theta, 0.0, 0, 0.0, 0.0, 0.0, 0, 0, 0)
+        )
+        return out[1], out[0][0]
 
-    def start_state(self, extra: tuple, pos: tuple, p: np.ndarray) -> tuple:
-        """The kernel state at ``(pos, p)``."""
-        return entry_start_state(*self._ct, extra, pos, p)
+    def leapfrog(
+        self, extra: tuple, kind: int, alpha: float, state: tuple, eps: float,
+        atol: float, rtol: float, max_iter: int, memory: int, newton_iter: int,
+    ) -> tuple:  # fmt: skip
+        """:func:`leapfrog`: ``(state, code, momentum its, position its, residual, evals)``."""
+        return self._run(
+            (LEAPFROG, extra, kind, alpha, state, self._theta, eps, 0, 0.0,
+             atol, rtol, max_iter, memory, newton_iter)
+        )  # fmt: skip
 
-    def leapfrog(self, *args: Any) -> tuple:
-        """:func:`leapfrog` (arguments after the model functions)."""
-        full = (*self._fn, *self._ct, *args)
-        if self._leapfrog is None:
-            out = entry_leapfrog(*full)
-            self._leapfrog = _entry_point(entry_leapfrog, full)
-            return out
-        return self._leapfrog(*full)
-
-    def integrate(self, *args: Any) -> tuple:
-        """:func:`integrate` (arguments after the model functions)."""
-        full = (*self._fn, *self._ct, *args)
-        if self._integrate is None:
-            out = entry_integrate(*full)
-            self._integrate = _entry_point(entry_integrate, full)
-            return out
-        return self._integrate(*full)
-
-
-def _entry_point(dispatcher: Any, args: tuple) -> Callable[..., Any]:
-    """The compiled entry point of ``dispatcher`` for the types of ``args`` (no dispatch)."""
-    return dispatcher.overloads[tuple(nb.typeof(a) for a in args)].entry_point
+    def integrate(
+        self, extra: tuple, kind: int, alpha: float, state: tuple, eps: float, n_steps: int,
+        max_energy_error: float, atol: float, rtol: float, max_iter: int, memory: int,
+        newton_iter: int,
+    ) -> tuple:  # fmt: skip
+        """:func:`integrate`: ``(state, code, steps, iterations, residual, evaluations)``."""
+        return self._run(
+            (INTEGRATE, extra, kind, alpha, state, self._theta, eps, n_steps, max_energy_error,
+             atol, rtol, max_iter, memory, newton_iter)
+        )  # fmt: skip
