@@ -482,7 +482,8 @@ class Bound:
         full = (args[0], *self._functions, *args[1:])
         if self._call is None:
             out = entry(*full)
-            self._call = entry.overloads[tuple(nb.typeof(a) for a in full)].entry_point
+            overload: Any = entry.overloads[tuple(nb.typeof(a) for a in full)]
+            self._call = overload.entry_point
             return out
         return self._call(*full)
 
