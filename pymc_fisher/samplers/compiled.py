@@ -56,15 +56,15 @@ class CompiledModel:
     size
         Length of θ.
     bound
-        The compiled integrator's entry points for these functions (made on first use; not
-        pickled, a new process binds its own).
+        The compiled integrator bound to these functions (made on first use, ``False`` when
+        the kernel cannot call them; not pickled, a new process binds its own).
     """
 
     evaluate: Function
     contract: Function
     shared: dict
     size: int
-    bound: kernel.Bound | None = None
+    bound: kernel.Bound | Literal[False] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__ | {"bound": None}
@@ -183,8 +183,10 @@ def riemannian_system(
     compiled by Numba) the system carries the :mod:`.kernel` fast paths; otherwise the NumPy
     reference integrator runs.
     """
-    if compiled_integrator and hasattr(compiled.evaluate.vm, "jit_fn"):
-        return kernel_system(compiled, metric)
+    if compiled_integrator and compiled.bound is not False:
+        system = kernel_system(compiled, metric)
+        if system is not None:
+            return system
     evaluate_fn = compiled.evaluate
     contract_fn = compiled.contract
     factor = metric.factor
@@ -237,20 +239,29 @@ def _from_state(state: IntegratorState) -> tuple:
     )
 
 
-def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
+def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem | None:
     """The :class:`RiemannianSystem` whose leapfrog and fixed trajectory run in :mod:`.kernel`.
 
     The model functions' Numba bodies (``Function.vm.jit_fn``) are bound once per compiled
     model (:func:`.kernel.bind`) and called with the current values of their shared inputs,
     read when this system is made (once per transition).
+
+    Returns ``None`` (and remembers it) when the functions have no Numba body the kernel can
+    call: another linker, or a graph with an op Numba runs in object mode, whose body PyTensor
+    compiles with a different signature.
     """
     ev_vm: Any = compiled.evaluate.vm  # the JIT linker's thunk: jit_fn and its input cells
     ct_vm: Any = compiled.contract.vm
     extra = (tuple(cell[0] for cell in ev_vm.inputs[1:]), tuple(c[0] for c in ct_vm.inputs[2:]))
     bound = compiled.bound
     if bound is None:
-        bound = kernel.Bound(ev_vm.jit_fn, ct_vm.jit_fn, extra, compiled.size)
+        try:
+            bound = kernel.Bound(ev_vm.jit_fn, ct_vm.jit_fn, extra, compiled.size)
+        except (AttributeError, kernel.NoKernelError):
+            compiled.bound = False
+            return None
         compiled.bound = bound
+    assert bound is not False
     contract_fn = ct_vm.jit_fn
     kind = kernel.SOFTABS if metric.name == "softabs" else kernel.DIRECT
     alpha = float(metric.alpha)

@@ -33,6 +33,7 @@ from numba.extending import intrinsic
 __all__ = [
     "DIRECT",
     "KINDS",
+    "NoKernelError",
     "SOFTABS",
     "Bound",
     "evaluate",
@@ -425,6 +426,10 @@ def entry(
     )  # fmt: skip
 
 
+class NoKernelError(TypeError):
+    """The model's functions cannot be called from the kernel (the reference runs instead)."""
+
+
 def function_pointer(dispatcher: Any, args: tuple) -> tuple[int, int, types.FunctionType]:
     """``(cfunc address, body address, type)`` of a PyTensor Numba body compiled for ``args``.
 
@@ -432,7 +437,9 @@ def function_pointer(dispatcher: Any, args: tuple) -> tuple[int, int, types.Func
     types.
     """
     dispatcher(*args)  # compiles (or loads from PyTensor's cache) for these argument types
-    cres = dispatcher.overloads[(nb.typeof(args),)]
+    cres = dispatcher.overloads.get((nb.typeof(args),))
+    if cres is None:  # e.g. an op in object mode: PyTensor then compiles f(x, y, ...)
+        raise NoKernelError("the function's Numba body does not take its inputs as one tuple")
     library, desc = cres.library, cres.fndesc
     return (
         library.get_pointer_to_function(desc.llvm_cfunc_wrapper_name),

@@ -115,3 +115,25 @@ def test_kernel_reads_shared_inputs_of_a_compound_step():
         )
         finals.append(ends[0].position.theta)
     assert not np.allclose(finals[0], finals[1])
+
+
+def test_functions_the_kernel_cannot_call_run_on_the_reference():
+    # polygamma has no Numba implementation: PyTensor runs it in object mode, with a body of
+    # another signature; the step falls back to the NumPy integrator and still samples
+    import pytensor.tensor as pt
+
+    from pymc_fisher.samplers.step import RMHMC
+
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0, shape=2)
+        pm.Potential("p", -0.01 * pt.polygamma(1, 2.0 + pt.exp(x)).sum())
+        step = RMHMC(metric="softabs")
+    system = riemannian_system(step._compiled, step._metric)
+    assert system.integrate is None
+    assert step._compiled.bound is False
+    with model:
+        idata = pm.sample(
+            draws=20, tune=20, chains=1, step=step, progressbar=False,
+            compute_convergence_checks=False, random_seed=1,
+        )  # fmt: skip
+    assert np.isfinite(idata.posterior["x"].values).all()
