@@ -108,6 +108,10 @@ def _fisher_graph(
 
     mg = model_graph(model, point_shapes(point))
     info0 = expected_information_graph(mg, include_prior=True)
+    if list(mg.layout.names) == [v.name for v in vars]:
+        # θ is the whole layout in its order (the usual case): no concatenation, no selection,
+        # which would cost copies in every call of the metric and its derivative
+        return graph_replace(info0, {mg.theta: theta}, strict=False)
     full = pt.concatenate([pieces[name] for name in mg.layout.names])
     replace_theta: dict[Any, Any] = {mg.theta: full}
     info: Any = graph_replace(info0, replace_theta, strict=False)

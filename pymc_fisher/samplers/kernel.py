@@ -33,9 +33,9 @@ from numba.extending import intrinsic
 __all__ = [
     "DIRECT",
     "KINDS",
-    "NoKernelError",
     "SOFTABS",
     "Bound",
+    "NoKernelError",
     "evaluate",
     "function_pointer",
     "integrate",
