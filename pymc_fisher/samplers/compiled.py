@@ -111,7 +111,8 @@ def _fisher_graph(
     if list(mg.layout.names) == [v.name for v in vars]:
         # θ is the whole layout in its order (the usual case): no concatenation, no selection,
         # which would cost copies in every call of the metric and its derivative
-        return graph_replace(info0, {mg.theta: theta}, strict=False)
+        direct: dict[Any, Any] = {mg.theta: theta}
+        return graph_replace(info0, direct, strict=False)
     full = pt.concatenate([pieces[name] for name in mg.layout.names])
     replace_theta: dict[Any, Any] = {mg.theta: full}
     info: Any = graph_replace(info0, replace_theta, strict=False)
