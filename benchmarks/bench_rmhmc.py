@@ -6,6 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_rmhmc.py --quick                # 2 chains x 300 + 300 tune
     .venv/bin/python benchmarks/bench_rmhmc.py --quick --models funnel --metrics fisher
     .venv/bin/python benchmarks/bench_rmhmc.py --profile funnel:fisher  # where the time goes
+    .venv/bin/python benchmarks/bench_rmhmc.py --full --metrics fisher --repeats 3  # medians
 
 Reports per model and sampler: bulk ESS of the model's key quantity (min over parameters for
 German credit), R-hat, divergences, ESS per second with and without compile time, gradient
@@ -183,6 +184,9 @@ def main() -> None:
         help="JSON RMHMC options overriding the defaults, e.g. '{\"target_accept\": 0.9}'",
     )
     parser.add_argument("--no-nutpie", action="store_true", help="skip the nutpie baseline")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each side (seeds seed, seed+1, ...)"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.profile:
@@ -190,30 +194,43 @@ def main() -> None:
         return
     chains, draws, tune = (4, 1000, 1000) if args.full or not args.quick else (2, 300, 300)
     print(f"protocol: {chains} chains x {draws} draws after {tune} tuning, cores={args.cores}")
+    seeds = [args.seed + i for i in range(args.repeats)]
     for name in args.models.split(","):
         build, key, options = MODELS[name]
         options = options | json.loads(args.options)
         print(f"{name} (key: {key or 'min over parameters'}; RMHMC options {options})")
-        if args.no_nutpie:
-            base = None
-        else:
-            base = run_nutpie(build(), key, chains, draws, tune, args.cores, args.seed)
-            print(_fmt("nutpie", base))
+        base: list[dict] = []
+        if not args.no_nutpie:
+            for seed in seeds:
+                base.append(run_nutpie(build(), key, chains, draws, tune, args.cores, seed))
+                print(_fmt("nutpie", base[-1]))
         for metric in args.metrics.split(","):
-            r = run_rmhmc(build(), key, metric, options, chains, draws, tune, args.cores, args.seed)
-            print(_fmt(f"rmhmc-{metric}", r))
-            if base is None:
-                continue
-            ratio = (r["ess"] / r["sample_s"]) / (base["ess"] / base["sample_s"])
-            ratio_c = (r["ess"] / (r["sample_s"] + r["compile_s"])) / (
-                base["ess"] / (base["sample_s"] + base["compile_s"])
-            )
-            grad_ratio = r["ess_per_grad"] / base["ess_per_grad"]
-            print(
-                f"    ratio vs nutpie: ESS/s x{ratio:.2f} (with compile x{ratio_c:.2f}), "
-                f"ESS/grad x{grad_ratio:.2f}"
-            )
+            runs = []
+            for seed in seeds:
+                runs.append(
+                    run_rmhmc(build(), key, metric, options, chains, draws, tune, args.cores, seed)
+                )
+                print(_fmt(f"rmhmc-{metric}", runs[-1]))
+            if base:
+                _ratios(runs, base)
             sys.stdout.flush()
+
+
+def _median(runs: list[dict], f) -> float:
+    return float(np.median([f(r) for r in runs]))
+
+
+def _ratios(runs: list[dict], base: list[dict]) -> None:
+    """Ratios of the medians over the repeats (one run each of both sides per seed)."""
+    ess_s = _median(runs, lambda r: r["ess"] / r["sample_s"])
+    ess_s_c = _median(runs, lambda r: r["ess"] / (r["sample_s"] + r["compile_s"]))
+    base_s = _median(base, lambda r: r["ess"] / r["sample_s"])
+    base_s_c = _median(base, lambda r: r["ess"] / (r["sample_s"] + r["compile_s"]))
+    grad = _median(runs, lambda r: r["ess_per_grad"]) / _median(base, lambda r: r["ess_per_grad"])
+    print(
+        f"    ratio vs nutpie (medians of {len(runs)}): ESS/s x{ess_s / base_s:.2f} "
+        f"(with compile x{ess_s_c / base_s_c:.2f}), ESS/grad x{grad:.2f}"
+    )
 
 
 if __name__ == "__main__":
