@@ -5,8 +5,9 @@ able to run any :class:`~.integrator.RiemannianSystem` (the tests' closed-form s
 Run from Python they spend most of a step calling small functions (measured: ~80% of a funnel
 transition outside the compiled model functions). This module is the same algorithm, step for
 step — same initial guesses, same Anderson update, same Newton fallback, same divergence kinds
-and counters — compiled as one Numba function per leapfrog step and per fixed trajectory, calling
-the model's Numba-compiled PyTensor functions directly. The tests check it against the reference
+and counters — compiled with Numba behind one entry point (an evaluation, a leapfrog step or a
+whole fixed trajectory), calling the model's Numba-compiled PyTensor functions directly; the
+metric's factors are in :mod:`.kernel_metrics`. The tests check it against the reference
 trajectory by trajectory.
 
 A position is the tuple ``(θ, log p, ∇log p, G⁻¹, S, log det G, Q, g, λ, D)`` (``S Sᵀ = G``;
@@ -30,6 +31,14 @@ import numpy as np
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from pymc_fisher.samplers.kernel_metrics import (
+    direct_factor,
+    kinetic,
+    pull_back,
+    softabs_factor,
+    weights,
+)
+
 __all__ = [
     "DIRECT",
     "KINDS",
@@ -48,120 +57,6 @@ NONE, ENERGY, SOLVER, METRIC = 0, 1, 2, 3
 KINDS = ("none", "energy", "solver", "metric")
 
 _jit = nb.njit(cache=True, nogil=True)
-
-
-# -- metric factors -------------------------------------------------------------------------
-
-
-@_jit
-def _direct_factor(A):
-    d = A.shape[0]
-    empty2, empty1 = np.empty((0, 0)), np.empty(0)
-    ok = np.all(np.isfinite(A))
-    diagonal = np.ascontiguousarray(np.diag(A)).copy()
-    off_diagonal_zero = True
-    for i in range(d):
-        for j in range(d):
-            if i != j and A[i, j] != 0.0:
-                off_diagonal_zero = False
-    if ok and off_diagonal_zero:
-        # diagonal metric (the funnel's Fisher metric, independent priors): no factorisation
-        if not diagonal.min() > 0.0:
-            return False, empty2, empty2, 0.0, empty2, empty1
-        inverse, sqrt = np.diag(1.0 / diagonal), np.diag(np.sqrt(diagonal))
-        return True, inverse, sqrt, float(np.log(diagonal).sum()), empty2, diagonal
-    if not ok:
-        return False, empty2, empty2, 0.0, empty2, empty1
-    # Cholesky from the lower triangle, as LAPACK's potrf; False when not positive definite
-    L = np.zeros((d, d))
-    for j in range(d):
-        s = A[j, j]
-        for k in range(j):
-            s -= L[j, k] * L[j, k]
-        if not s > 0.0:
-            return False, empty2, empty2, 0.0, empty2, empty1
-        L[j, j] = np.sqrt(s)
-        for i in range(j + 1, d):
-            s = A[i, j]
-            for k in range(j):
-                s -= L[i, k] * L[j, k]
-            L[i, j] = s / L[j, j]
-    inv_l = np.zeros((d, d))  # L⁻¹ by forward substitution
-    for j in range(d):
-        inv_l[j, j] = 1.0 / L[j, j]
-        for i in range(j + 1, d):
-            s = 0.0
-            for k in range(j, i):
-                s -= L[i, k] * inv_l[k, j]
-            inv_l[i, j] = s / L[i, i]
-    logdet = 0.0
-    for j in range(d):
-        logdet += 2.0 * np.log(L[j, j])
-    return True, inv_l.T @ inv_l, L, logdet, empty2, empty1
-
-
-@_jit
-def _softabs_g(lam, alpha):
-    """``g(λ) = λ coth(αλ)`` and ``g'(λ)``, with the series near 0 and ``sign`` far out."""
-    n = lam.size
-    g, dg = np.empty(n), np.empty(n)
-    for i in range(n):
-        x = alpha * lam[i]
-        ax = abs(x)
-        if ax < 1e-4:
-            g[i] = (1.0 + x * x / 3.0) / alpha
-            dg[i] = 2.0 * x / 3.0
-        else:
-            g[i] = lam[i] / np.tanh(x)
-            dg[i] = np.sign(lam[i]) if ax > 20.0 else 1.0 / np.tanh(x) - x / np.sinh(x) ** 2
-    return g, dg
-
-
-@_jit
-def _softabs_factor(H, alpha):
-    empty2, empty1 = np.empty((0, 0)), np.empty(0)
-    if not np.all(np.isfinite(H)):
-        return False, empty2, empty2, 0.0, empty2, empty1, empty1, empty2
-    lam, Q = np.linalg.eigh(H)
-    Q = np.ascontiguousarray(Q)
-    g, dg = _softabs_g(lam, alpha)
-    n = lam.size
-    D = np.empty((n, n))  # Daleckii-Krein divided differences, the limit at near-equal pairs
-    for i in range(n):
-        for j in range(n):
-            dl = lam[i] - lam[j]
-            if abs(dl) <= 1e-6 * (1.0 + abs(lam[i]) + abs(lam[j])):
-                D[i, j] = 0.5 * (dg[i] + dg[j])
-            else:
-                D[i, j] = (g[i] - g[j]) / dl
-    inverse = (Q / g) @ Q.T
-    sqrt = Q * np.sqrt(g)
-    return True, inverse, sqrt, float(np.log(g).sum()), Q, g, lam, D
-
-
-@_jit
-def _weights(inverse, Q, g, D, p):
-    """Weights on ``A`` of ``∇_θ[½ log det G + ½ pᵀG⁻¹p]`` (reference: ``contraction_weights``)."""
-    v = inverse @ p
-    if Q.size == 0:
-        return 0.5 * (inverse - np.outer(v, v))
-    u = Q.T @ v
-    inner = -0.5 * np.outer(u, u)
-    for i in range(g.size):
-        inner[i, i] += 0.5 / g[i]
-    return Q @ (D * inner) @ Q.T
-
-
-@_jit
-def _pull_back(Q, D, C):
-    if Q.size == 0:
-        return C
-    return Q @ (D * (Q.T @ C @ Q)) @ Q.T
-
-
-@_jit
-def _kinetic(inverse, logdet, p):
-    return 0.5 * logdet + 0.5 * (p @ (inverse @ p))
 
 
 @_jit
@@ -208,9 +103,9 @@ def evaluate(fn, extra, theta, kind, alpha):
     if not (np.isfinite(logp) and np.all(np.isfinite(grad))):
         code = ENERGY
     if kind == SOFTABS:
-        ok, inverse, sqrt, logdet, Q, g, lam, D = _softabs_factor(A, alpha)
+        ok, inverse, sqrt, logdet, Q, g, lam, D = softabs_factor(A, alpha)
     else:
-        ok, inverse, sqrt, logdet, Q, g = _direct_factor(A)
+        ok, inverse, sqrt, logdet, Q, g = direct_factor(A)
         lam, D = np.empty(0), np.empty((0, 0))
     if code == NONE and not ok:
         code = METRIC
@@ -220,7 +115,7 @@ def evaluate(fn, extra, theta, kind, alpha):
 @_jit
 def _dh_dtheta(ct, extra, pos, p):
     """``∇_θH = -∇log p + ∇_θ Σ A ∘ W`` (one reverse pass)."""
-    W = _weights(pos[3], pos[6], pos[7], pos[9], p)
+    W = weights(pos[3], pos[6], pos[7], pos[9], p)
     return -pos[2] + ct((pos[0], W) + extra[1])[0]
 
 
@@ -248,7 +143,7 @@ def _newton_momentum(ct, extra, pos, p0, eps, guess, atol, rtol, newton_iter):
         for j in range(d):
             u = inverse[:, j].copy()
             c = -0.5 * (np.outer(u, v) + np.outer(v, u))
-            jac[:, j] += 0.5 * eps * ct((pos[0], _pull_back(Q, D, c)) + extra[1])[0]
+            jac[:, j] += 0.5 * eps * ct((pos[0], pull_back(Q, D, c)) + extra[1])[0]
         p = p - np.linalg.solve(jac, r)
     return p, grad, False, residual, newton_iter, False
 
@@ -333,15 +228,8 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
     grad = _dh_dtheta(ct, extra, new_pos, p_half)
     n_evals += 1
     p_new = p_half - 0.5 * eps * grad
-    energy = -new_pos[1] + _kinetic(new_pos[3], new_pos[5], p_new)
+    energy = -new_pos[1] + kinetic(new_pos[3], new_pos[5], p_new)
     return (new_pos, p_new, energy, grad), NONE, mom_it, pos_it, residual, n_evals
-
-
-@_jit
-def start_state(ct, extra, pos, p):
-    """The state at ``(θ, p)``: its energy and ``∇_θH`` (reference: ``integrator_state``)."""
-    energy = -pos[1] + _kinetic(pos[3], pos[5], p)
-    return (pos, p, energy, _dh_dtheta(ct, extra, pos, p))
 
 
 @_jit
