@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 import pymc as pm
+import pytensor
 import xarray as xr
 from arviz_stats.base import array_stats
 
@@ -45,7 +46,9 @@ def pareto_k(log_ratios: np.ndarray) -> float:
         return float("inf")
     if np.ptp(finite) <= 1e-8 * max(1.0, float(np.max(np.abs(finite)))):
         return float("-inf")
-    _, khat = array_stats.psislw(log_ratios, r_eff=1.0)
+    # ArviZ's psislw takes pointwise log-likelihoods, whose importance ratios for LOO are
+    # 1 / p(y | θ): it smooths the tail of exp(-input). Ours are log(p/q): pass them negated.
+    _, khat = array_stats.psislw(-log_ratios, r_eff=1.0)
     return float(khat)
 
 
@@ -62,6 +65,7 @@ def fit_laplace(
     gtol: float = 1e-9,
     maxiter: int = 200,
     softabs_alpha: float = 1e6,
+    compile_mode: str | None = "FAST_COMPILE",
 ) -> xr.DataTree:
     r"""Laplace approximation: a Gaussian at the posterior mode with covariance ``(−H)⁻¹``.
 
@@ -103,6 +107,14 @@ def fit_laplace(
         Most Newton iterations.
     softabs_alpha
         Sharpness of the SoftAbs map (``on_non_positive_definite="softabs"``).
+    compile_mode
+        PyTensor compile mode of the fit's functions (and of PyMC's initial point).
+        ``"FAST_COMPILE"`` (default) generates no C or Numba code: the functions run a few dozen
+        times, so generating code costs more than it saves (measured on German credit: a
+        fresh-process fit in about 0.6 s against 1.5 s warm and 98 s with an empty Numba
+        cache). It also skips PyTensor's stabilising rewrites, so a log density written in an
+        unstable form (``log(sigmoid(x))``) is evaluated as written; use the stable functions
+        (``pm.math.log_sigmoid``) or ``compile_mode=None`` (PyTensor's default mode).
 
     Returns
     -------
@@ -166,13 +178,14 @@ def fit_laplace(
             f"not {on_non_positive_definite!r}."
         )
     rng = np.random.default_rng(random_seed)
-    fns = laplace_functions(model, jacobian=jacobian, curvature=curvature)
+    fns = laplace_functions(model, jacobian=jacobian, curvature=curvature, mode=compile_mode)
     layout = fns.mg.layout
     labels = layout.labels
 
-    start = pm.initial_point.make_initial_point_fn(
-        model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
-    )(0)
+    with pytensor.config.change_flags(mode=compile_mode or pytensor.config.mode):
+        start = pm.initial_point.make_initial_point_fn(
+            model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
+        )(0)
     mode = find_mode(
         fns.logp_grad,
         fns.curvature,

@@ -1,6 +1,6 @@
 """Model → compiled functions of θ that the Laplace approximation needs.
 
-Two compiled functions, built once per (model, options) and cached with the model, serve
+Three compiled functions, built once per (model, options) and cached with the model, serve
 three callables:
 
 - ``logp_grad(θ) -> (log p, ∇ log p)``: the optimisation target;
@@ -19,13 +19,12 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
-from pytensor.graph.replace import graph_replace
+from pytensor.graph.replace import graph_replace, vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.fisher.expected import expected_information_graph
 from pymc_fisher.fisher.model_graph import ModelGraph
-from pymc_fisher.fisher.observed import negative_hessian
 from pymc_fisher.information import graph_of
 
 __all__ = ["LaplaceFunctions", "laplace_functions", "theta_graphs"]
@@ -58,7 +57,9 @@ def theta_graphs(mg: ModelGraph, graphs: Sequence[Variable]) -> list[TensorVaria
     return list(graph_replace(in_values, replace, strict=False))
 
 
-def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
+def _build(
+    model: pm.Model, jacobian: bool, curvature: Curvature, mode: str | None
+) -> LaplaceFunctions:
     mg = graph_of(model, "unconstrained")
     theta = mg.theta
     logp_jacobian = mg.logp()
@@ -70,37 +71,69 @@ def _build(model: pm.Model, jacobian: bool, curvature: Curvature) -> LaplaceFunc
         # constrained-space precision pulled back, Jᵀ (−∇²_c log p) J (the gradient vanishes).
         (target,) = theta_graphs(mg, [pt.as_tensor(model.logp(jacobian=False))])
     gradient: TensorVariable = pt.grad(target, theta)  # type: ignore[assignment]
-    if curvature == "observed":
-        c = negative_hessian(target, theta)
-    else:
-        c = expected_information_graph(mg, include_prior=True)
-    curvature_fn = compile_function([theta], c, name="laplace_curvature")
+    point_fn = compile_function([theta], [target, gradient], name="laplace_point", mode=mode)
+    curvature_at = (
+        _observed_curvature(theta, gradient, mode)
+        if curvature == "observed"
+        else _compiled_matrix(theta, expected_information_graph(mg, include_prior=True), mode)
+    )
 
     outputs = [*model.free_RVs, *model.deterministics]
     names = tuple(v.name for v in outputs)
     graphs = [*theta_graphs(mg, outputs), logp_jacobian]
-    # One function for the optimiser and the draws: compilation, not evaluation, dominates a
-    # fresh process, and the extra outputs are cheap beside the gradient. Draws are a loop
-    # over the unbatched graph, which compiles much faster than its vectorize_graph (Blockwise)
-    # version; 1000 calls cost milliseconds.
-    point_fn = compile_function([theta], [target, gradient, *graphs], name="laplace_point")
+    # All draws in one call: evaluating the graph row by row costs a pass of the VM per draw
+    # (measured: 0.26-0.39 s for 1000 draws without code generation, 0.01-0.05 s batched).
+    rows = pt.matrix("theta_rows", dtype=theta.dtype)
+    batched = vectorize_graph(graphs, replace={theta: rows})
+    draws_fn = compile_function([rows], batched, name="laplace_draws", mode=mode)
 
     def logp_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g, *_ = point_fn(x)
+        f, g = point_fn(x)
         return float(f), np.asarray(g, dtype=float)
 
-    def curvature_at(x: np.ndarray) -> np.ndarray:
-        return np.asarray(curvature_fn(x), dtype=float)
-
     def draws(x: np.ndarray) -> list[np.ndarray]:
-        rows = [point_fn(row)[2:] for row in np.asarray(x, dtype=float)]
-        return [np.stack([np.asarray(r[k]) for r in rows]) for k in range(len(graphs))]
+        return [np.asarray(v) for v in draws_fn(np.asarray(x, dtype=float))]
 
     return LaplaceFunctions(mg, logp_grad, curvature_at, draws, names)
 
 
-def laplace_functions(model: pm.Model, *, jacobian: bool, curvature: Curvature) -> LaplaceFunctions:
-    """Return the compiled functions for ``model``, built once per ``(jacobian, curvature)``."""
+def _compiled_matrix(
+    theta: TensorVariable, matrix: Variable, mode: str | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    fn = compile_function([theta], matrix, name="laplace_curvature", mode=mode)
+    return lambda x: np.asarray(fn(x), dtype=float)
+
+
+def _observed_curvature(
+    theta: TensorVariable, gradient: TensorVariable, mode: str | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``-∇² log p`` column by column from exact Hessian-vector products.
+
+    One reverse-over-reverse pass per column, ``d`` calls of a small function: the Hessian is
+    needed at a handful of Newton iterates, and the graph of ``H v`` compiles in a fraction of
+    the time of the vectorised Jacobian's (measured: 0.08 s against 0.25-0.5 s).
+    """
+    v = pt.vector("direction", dtype=theta.dtype)
+    hv = pt.grad(pt.sum(gradient * v), theta)
+    fn = compile_function([theta, v], -hv, name="laplace_hessian_vector", mode=mode)
+
+    def curvature_at(x: np.ndarray) -> np.ndarray:
+        eye = np.eye(x.size)
+        columns = np.column_stack([np.asarray(fn(x, e), dtype=float) for e in eye])
+        return 0.5 * (columns + columns.T)  # symmetric to rounding; make it exactly so
+
+    return curvature_at
+
+
+def laplace_functions(
+    model: pm.Model, *, jacobian: bool, curvature: Curvature, mode: str | None = None
+) -> LaplaceFunctions:
+    """Return the compiled functions for ``model``, built once per ``(jacobian, curvature, mode)``.
+
+    ``mode`` is the PyTensor compile mode (``None``: PyTensor's default).
+    """
     return cached(
-        model, ("laplace", jacobian, curvature), lambda: _build(model, jacobian, curvature)
+        model,
+        ("laplace", jacobian, curvature, mode),
+        lambda: _build(model, jacobian, curvature, mode),
     )
