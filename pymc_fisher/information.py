@@ -41,12 +41,23 @@ def _check_option(name: str, value: object, literal: object) -> None:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
 
 
+def _value_shapes(model: pm.Model) -> dict[str, tuple[int, ...]]:
+    """Shapes of the value variables: their static types when known, else the initial point.
+
+    The initial point compiles a function; static shapes (``shape=8``, data of fixed size) cost
+    nothing.
+    """
+    static = {v.name: v.type.shape for v in model.value_vars}
+    if all(None not in shape for shape in static.values()):
+        return {name: tuple(int(n) for n in shape) for name, shape in static.items()}
+    return {k: np.shape(v) for k, v in model.initial_point().items()}
+
+
 def graph_of(model: pm.Model, space: Space) -> ModelGraph:
     """The model's graphs in ``space``, built once per model."""
 
     def build() -> ModelGraph:
-        shapes = {k: np.shape(v) for k, v in model.initial_point().items()}
-        return model_graph(model, shapes, space)
+        return model_graph(model, _value_shapes(model), space)
 
     return cached(model, ("model_graph", space), build)
 

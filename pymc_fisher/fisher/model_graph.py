@@ -187,7 +187,11 @@ def model_graph(
         return cast(list[TensorVariable], graph_replace(rv_free, replace, strict=False))
 
     factors = []
-    for rv in model.basic_RVs:
+    # one call for every variable's log density: PyMC's logp derivation per call dominates
+    logps = cast(
+        list[TensorVariable], model.logp(vars=list(model.basic_RVs), sum=False, jacobian=True)
+    )
+    for rv, logp in zip(model.basic_RVs, logps, strict=True):
         observed = rv in model.observed_RVs
         node = rv.owner
         op = node.op
@@ -196,7 +200,6 @@ def model_graph(
         else:  # no parameter list: no closed form, Monte Carlo only
             raw_params = [i for i in node.inputs if not _is_rng(i)]
         value = model.rvs_to_values[rv]
-        (logp,) = cast(list[TensorVariable], model.logp(vars=[rv], sum=False, jacobian=True))
         *params, logp_theta = in_theta([*raw_params, logp])
         value_theta = value if observed else replace[value]
         coordinate = None if observed else _coordinate_name(transforms.get(rv.name))
