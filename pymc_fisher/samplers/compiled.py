@@ -248,7 +248,7 @@ def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem |
     """The :class:`RiemannianSystem` whose leapfrog and fixed trajectory run in :mod:`.kernel`.
 
     The model functions' Numba bodies (``Function.vm.jit_fn``) are bound once per compiled
-    model (:func:`.kernel.bind`) and called with the current values of their shared inputs,
+    model (:class:`.kernel.Bound`) and called with the current values of their shared inputs,
     read when this system is made (once per transition).
 
     Returns ``None`` (and remembers it) when the functions have no Numba body the kernel can
@@ -257,12 +257,15 @@ def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem |
     """
     ev_vm: Any = compiled.evaluate.vm  # the JIT linker's thunk: jit_fn and its input cells
     ct_vm: Any = compiled.contract.vm
+    if not (hasattr(ev_vm, "jit_fn") and hasattr(ct_vm, "jit_fn")):
+        compiled.bound = False
+        return None
     extra = (tuple(cell[0] for cell in ev_vm.inputs[1:]), tuple(c[0] for c in ct_vm.inputs[2:]))
     bound = compiled.bound
     if bound is None:
         try:
             bound = kernel.Bound(ev_vm.jit_fn, ct_vm.jit_fn, extra, compiled.size)
-        except (AttributeError, kernel.NoKernelError):
+        except kernel.NoKernelError:
             compiled.bound = False
             return None
         compiled.bound = bound
