@@ -35,14 +35,11 @@ def compile_function(
     ``sampling`` compiles as PyMC's samplers do (``pm.pytensorf.compile`` in the model's
     context): a parameter outside its support makes ``log p = -inf`` instead of raising.
     """
-    if sampling:
+    if sampling or random_seed is not None:
         return pm.pytensorf.compile(
-            list(inputs), outputs, mode=mode, on_unused_input="ignore", name=name
-        )
-    if random_seed is not None:
-        return pm.pytensorf.compile(
-            list(inputs), outputs, random_seed=random_seed, on_unused_input="ignore", name=name
-        )
+            list(inputs), outputs, random_seed=random_seed, mode=mode,
+            on_unused_input="ignore", name=name,
+        )  # fmt: skip
     return pytensor.function(list(inputs), outputs, on_unused_input="ignore", name=name, mode=mode)
 
 

@@ -111,10 +111,11 @@ def fit_laplace(
         PyTensor compile mode of the fit's functions (and of PyMC's initial point).
         ``"FAST_COMPILE"`` (default) generates no C or Numba code: the functions run a few dozen
         times, so generating code costs more than it saves (measured on German credit: a
-        fresh-process fit in about 0.6 s against 1.5 s warm and 98 s with an empty Numba
-        cache). It also skips PyTensor's stabilising rewrites, so a log density written in an
-        unstable form (``log(sigmoid(x))``) is evaluated as written; use the stable functions
-        (``pm.math.log_sigmoid``) or ``compile_mode=None`` (PyTensor's default mode).
+        fresh-process fit in about 0.8 s, against 1.5 s with Numba and a warm cache and 98 s
+        with an empty one). It also skips PyTensor's stabilising rewrites, so a log density
+        written in an unstable form (``log(sigmoid(x))``) is evaluated as written; use the
+        stable functions (``pm.math.log_sigmoid``) or ``compile_mode=None`` (PyTensor's
+        default mode).
 
     Returns
     -------
