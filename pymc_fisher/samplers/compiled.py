@@ -34,6 +34,7 @@ from pymc_fisher.samplers.integrator import (
     SolverOptions,
 )
 from pymc_fisher.samplers.metrics import Metric, MetricFactor
+from pymc_fisher.samplers.trajectory import TransitionInfo
 
 __all__ = ["CompiledModel", "MetricName", "compile_model", "riemannian_system"]
 
@@ -308,4 +309,26 @@ def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem |
         )  # fmt: skip
         return _to_state(new, alpha), kernel.KINDS[code], steps, iterations, float(res), n
 
-    return RiemannianSystem(evaluate, contract, leapfrog, integrate)
+    def transition(
+        point: PositionPoint,
+        z: np.ndarray,
+        log_u: float,
+        eps: float,
+        n_steps: int,
+        max_energy_error: float,
+        options: SolverOptions,
+    ) -> tuple[PositionPoint, TransitionInfo]:
+        pos, code, stats, energy, steps, iterations, res, n = bound.transition(
+            extra, kind, alpha, _from_point(point), z, log_u, eps, n_steps, max_energy_error,
+            options.atol, options.rtol, options.max_iter, options.memory, options.newton_iter,
+        )  # fmt: skip
+        accepted, rate, error, cond = stats
+        info = TransitionInfo(
+            bool(accepted), float(rate), float(error), float(energy), kernel.KINDS[code],  # type: ignore[arg-type]
+            int(steps), int(iterations), float(res), int(n), float(cond),
+        )  # fmt: skip
+        # a rejected or divergent transition returns the start: keep its Python object
+        moved = code == kernel.NONE and info.accepted
+        return (_to_point(pos, alpha) if moved else point), info
+
+    return RiemannianSystem(evaluate, contract, leapfrog, integrate, transition)

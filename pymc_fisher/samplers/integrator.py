@@ -68,16 +68,17 @@ class RiemannianSystem(NamedTuple):
         is not positive definite, ``"energy"`` when ``log p(θ)`` is not finite).
     contract
         ``(θ, W) -> ∇_θ Σ_jk A_jk(θ) W_jk`` with ``W`` held fixed: one reverse pass.
-    leapfrog, integrate
-        Optional compiled equivalents of :func:`generalized_leapfrog` and
-        :func:`~.trajectory.integrate` with the same signature less ``system`` (see
-        :mod:`.kernel`); ``None`` runs the NumPy reference.
+    leapfrog, integrate, transition
+        Optional compiled equivalents of :func:`generalized_leapfrog`,
+        :func:`~.trajectory.integrate` and the body of :func:`~.trajectory.fixed_transition`
+        (see :mod:`.kernel`); ``None`` runs the NumPy reference.
     """
 
     evaluate: Callable[[np.ndarray], PositionPoint | str]
     contract: Callable[[np.ndarray, np.ndarray], np.ndarray]
     leapfrog: Callable[..., tuple[IntegratorState, LeapfrogReport]] | None = None
     integrate: Callable[..., tuple] | None = None
+    transition: Callable[..., tuple] | None = None
 
 
 class SolverOptions(NamedTuple):

@@ -45,10 +45,12 @@ __all__ = [
     "SOFTABS",
     "Bound",
     "NoKernelError",
+    "condition",
     "evaluate",
     "function_pointer",
     "integrate",
     "leapfrog",
+    "transition",
 ]
 
 DIRECT, SOFTABS = 0, 1
@@ -259,6 +261,51 @@ def integrate(
     return state, NONE, n_steps, iterations, residual, evals
 
 
+@_jit
+def condition(pos):
+    """Spectral condition number of ``G`` (reference: ``metrics.condition_number``)."""
+    g = pos[7]
+    if g.size == 0:
+        S = pos[4]
+        g = np.linalg.eigvalsh(S @ S.T)
+    g = np.abs(g)
+    lo = g.min()
+    return g.max() / lo if lo > 0.0 else np.inf
+
+
+@_jit
+def transition(
+    fn, ct, extra, kind, alpha, pos, z, log_u, eps, n_steps, max_energy_error,
+    atol, rtol, max_iter, memory, newton_iter,
+):  # fmt: skip
+    """One fixed-length transition from ``pos`` (reference: ``trajectory.fixed_transition``).
+
+    ``z`` is the standard normal draw of the momentum ``p = S z`` and ``log_u`` the log of the
+    uniform draw of the Metropolis test. Returns ``(position, code, accepted, acceptance rate,
+    energy error, energy, steps, fixed-point iterations, max residual, evaluations, condition
+    number of the returned position's metric)``.
+    """
+    p0 = pos[4] @ z
+    h0 = -pos[1] + kinetic(pos[3], pos[5], p0)
+    start = (pos, p0, h0, _dh_dtheta(ct, extra, pos, p0))
+    end, code, steps, iterations, residual, evals = integrate(
+        fn, ct, extra, kind, alpha, start, eps, n_steps, max_energy_error,
+        atol, rtol, max_iter, memory, newton_iter,
+    )  # fmt: skip
+    evals += 1  # the reverse pass of the start
+    if code != NONE:
+        error = end[2] - h0 if code == ENERGY else np.inf
+        return pos, code, False, 0.0, error, h0, steps, iterations, residual, evals, condition(pos)
+    error = end[2] - h0
+    rate = np.exp(min(0.0, -error))
+    accepted = log_u < -error
+    chosen = end if accepted else start
+    return (
+        chosen[0], NONE, accepted, rate, error, chosen[2], steps, iterations, residual, evals,
+        condition(chosen[0]),
+    )  # fmt: skip
+
+
 # -- entry points ---------------------------------------------------------------------------
 #
 # A model function reaches the kernel as two addresses (its cfunc wrapper and its Numba-callconv
@@ -283,27 +330,38 @@ def _as_function(typingctx, c_addr, jit_addr, fnty_ref):
     return fnty(types.int64, types.int64, fnty_ref), codegen
 
 
-EVALUATE, LEAPFROG, INTEGRATE = 0, 1, 2
+EVALUATE, LEAPFROG, INTEGRATE, TRANSITION = 0, 1, 2, 3
 
 
 @_jit
 def entry(
     op, fa, fj, ft, ca, cj, ctt, extra, kind, alpha, state, theta, eps, n_steps,
-    max_energy_error, atol, rtol, max_iter, memory, newton_iter,
+    max_energy_error, atol, rtol, max_iter, memory, newton_iter, z, log_u,
 ):  # fmt: skip
     """The kernel's one entry point, the model functions given by address.
 
     ``op``: ``EVALUATE`` (at ``theta``; the position comes back in ``state``, whose other
-    entries are passed through), ``LEAPFROG`` (one step of size ``eps``) or ``INTEGRATE``
-    (``n_steps``). Returns ``(state, code, a, b, residual, evaluations)`` with ``a, b`` the
-    momentum and position iterations of a leapfrog step, or the steps and fixed-point
-    iterations of a trajectory. One function, not three: Numba re-optimises everything a
-    compiled function calls, so each entry point would compile the leapfrog again.
+    entries are passed through), ``LEAPFROG`` (one step of size ``eps``), ``INTEGRATE``
+    (``n_steps``) or ``TRANSITION`` (a whole fixed-length transition from ``state``'s position
+    with momentum draw ``z`` and Metropolis draw ``log_u``). Returns
+    ``(state, code, a, b, residual, evaluations)`` with ``a, b`` the momentum and position
+    iterations of a leapfrog step, or the steps and fixed-point iterations of a trajectory; a
+    transition returns in the momentum's place ``[accepted, acceptance rate, energy error,
+    condition number]`` and in the energy's the returned energy. One function, not four: Numba
+    re-optimises everything a compiled function calls, so each entry point would compile the
+    leapfrog again.
     """
     fn, ct = _as_function(fa, fj, ft), _as_function(ca, cj, ctt)
     if op == EVALUATE:
         code, pos = evaluate(fn, extra, theta, kind, alpha)
         return (pos, state[1], state[2], state[3]), code, 0, 0, 0.0, 0
+    if op == TRANSITION:
+        pos, code, accepted, rate, error, energy, steps, its, res, evals, cond = transition(
+            fn, ct, extra, kind, alpha, state[0], z, log_u, eps, n_steps, max_energy_error,
+            atol, rtol, max_iter, memory, newton_iter,
+        )  # fmt: skip
+        stats = np.array([1.0 if accepted else 0.0, rate, error, cond])
+        return (pos, stats, energy, state[3]), code, steps, its, res, evals
     if op == LEAPFROG:
         return leapfrog(
             fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
@@ -385,8 +443,9 @@ class Bound:
     def evaluate(self, extra: tuple, theta: np.ndarray, kind: int, alpha: float) -> tuple:
         """``(code, position)`` at ``theta``."""
         out = self._run(
-            (EVALUATE, extra, kind, alpha, self._empty, theta, 0.0, 0, 0.0, 0.0, 0.0, 0, 0, 0)
-        )
+            (EVALUATE, extra, kind, alpha, self._empty, theta, 0.0, 0, 0.0, 0.0, 0.0, 0, 0, 0,
+             self._theta, 0.0)
+        )  # fmt: skip
         return out[1], out[0][0]
 
     def leapfrog(
@@ -396,7 +455,7 @@ class Bound:
         """:func:`leapfrog`: ``(state, code, momentum its, position its, residual, evals)``."""
         return self._run(
             (LEAPFROG, extra, kind, alpha, state, self._theta, eps, 0, 0.0,
-             atol, rtol, max_iter, memory, newton_iter)
+             atol, rtol, max_iter, memory, newton_iter, self._theta, 0.0)
         )  # fmt: skip
 
     def integrate(
@@ -407,5 +466,23 @@ class Bound:
         """:func:`integrate`: ``(state, code, steps, iterations, residual, evaluations)``."""
         return self._run(
             (INTEGRATE, extra, kind, alpha, state, self._theta, eps, n_steps, max_energy_error,
-             atol, rtol, max_iter, memory, newton_iter)
+             atol, rtol, max_iter, memory, newton_iter, self._theta, 0.0)
         )  # fmt: skip
+
+    def transition(
+        self, extra: tuple, kind: int, alpha: float, pos: tuple, z: np.ndarray, log_u: float,
+        eps: float, n_steps: int, max_energy_error: float, atol: float, rtol: float,
+        max_iter: int, memory: int, newton_iter: int,
+    ) -> tuple:  # fmt: skip
+        """:func:`transition` from the position ``pos``.
+
+        Returns ``(position, code, [accepted, rate, error, condition], energy, steps,
+        iterations, residual, evaluations)``.
+        """
+        state = (pos, self._empty[1], 0.0, self._empty[3])
+        out = self._run(
+            (TRANSITION, extra, kind, alpha, state, self._theta, eps, n_steps, max_energy_error,
+             atol, rtol, max_iter, memory, newton_iter, z, log_u)
+        )  # fmt: skip
+        (new_pos, stats, energy, _), code, steps, its, res, evals = out
+        return new_pos, code, stats, energy, steps, its, res, evals

@@ -345,6 +345,7 @@ class RMHMC(ArrayStepShared):
             tree_depth = nuts_info.tree_depth
             reached_max_treedepth = nuts_info.reached_max_treedepth
             info = nuts_info
+            cond = condition_number(new_point.metric)
         else:
             eps, n_steps = jittered_steps(
                 step_size, self.path_length, self.step_size_jitter, self.max_steps, self.rng
@@ -358,6 +359,7 @@ class RMHMC(ArrayStepShared):
                 max_energy_error=self.max_energy_error,
                 options=self._solver,
             )
+            cond = info.condition_number
         self._cache = new_point
         if self.tune and self.adapt_step_size:
             da = dual_averaging_update(
@@ -395,7 +397,7 @@ class RMHMC(ArrayStepShared):
             "fixed_point_residual": info.fixed_point_residual,
             "gradient_evaluations": info.gradient_evaluations,
             "metric_logdet": new_point.metric.logdet,
-            "metric_condition_number": condition_number(new_point.metric),
+            "metric_condition_number": cond,
             "perf_counter_diff": time.perf_counter() - perf_start,
             "warning": warning,
         }

@@ -19,7 +19,7 @@ from pymc_fisher.samplers.integrator import (
     generalized_leapfrog,
     integrator_state,
 )
-from pymc_fisher.samplers.metrics import draw_momentum
+from pymc_fisher.samplers.metrics import condition_number
 
 __all__ = ["TransitionInfo", "fixed_transition", "integrate"]
 
@@ -47,6 +47,8 @@ class TransitionInfo(NamedTuple):
         Largest final solver residual over the trajectory.
     gradient_evaluations
         Compiled-function calls (position evaluations + metric-derivative reverse passes).
+    condition_number
+        Spectral condition number of the metric at the returned position.
     """
 
     accepted: bool
@@ -58,6 +60,7 @@ class TransitionInfo(NamedTuple):
     fixed_point_iterations: int
     fixed_point_residual: float
     gradient_evaluations: int
+    condition_number: float
 
 
 def integrate(
@@ -131,10 +134,18 @@ def fixed_transition(
 
     Notes
     -----
-    The momentum is drawn from ``N(0, G(θ))``; the proposal is accepted with probability
-    ``min(1, exp(H₀ - H₁))``. A divergent trajectory (of any kind) is always rejected.
+    The momentum is drawn from ``N(0, G(θ))`` as ``S z``; the proposal is accepted with
+    probability ``min(1, exp(H₀ - H₁))``. A divergent trajectory (of any kind) is always
+    rejected. Both random draws come first, so the compiled transition (``system.transition``)
+    and this reference consume the generator alike.
     """
-    p0 = draw_momentum(point.metric, rng)
+    z = rng.standard_normal(point.theta.size)
+    log_u = float(np.log(rng.uniform()))
+    if system.transition is not None:
+        return system.transition(
+            point, z, log_u, float(step_size), int(n_steps), float(max_energy_error), options
+        )
+    p0 = point.metric.sqrt @ z
     start = integrator_state(system, point, p0)
     end, kind, steps, iterations, residual, evals = integrate(
         system,
@@ -148,14 +159,15 @@ def fixed_transition(
     if kind != "none":
         info = TransitionInfo(
             False, 0.0, float(end.energy - start.energy) if kind == "energy" else np.inf,
-            start.energy, kind, steps, iterations, residual, evals,
+            start.energy, kind, steps, iterations, residual, evals, condition_number(point.metric),
         )  # fmt: skip
         return point, info
     error = float(end.energy - start.energy)
     accept_rate = float(np.exp(min(0.0, -error)))
-    accepted = bool(np.log(rng.uniform()) < -error)
+    accepted = bool(log_u < -error)
     chosen = end if accepted else start
     info = TransitionInfo(
-        accepted, accept_rate, error, chosen.energy, "none", steps, iterations, residual, evals
-    )
+        accepted, accept_rate, error, chosen.energy, "none", steps, iterations, residual, evals,
+        condition_number(chosen.position.metric),
+    )  # fmt: skip
     return chosen.position, info

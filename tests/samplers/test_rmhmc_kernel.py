@@ -17,7 +17,7 @@ from pymc_fisher.samplers.integrator import (
     integrator_state,
 )
 from pymc_fisher.samplers.metrics import direct_metric, draw_momentum, softabs_metric
-from pymc_fisher.samplers.trajectory import integrate
+from pymc_fisher.samplers.trajectory import fixed_transition, integrate
 from tests.samplers.models import correlated_gaussian, eight_schools_centered, funnel
 
 OPTIONS = SolverOptions(1e-9, 1e-9, 15, 3, 5)
@@ -67,6 +67,52 @@ def test_kernel_trajectory_equals_reference(name, build, metric, eps, steps):
         np.testing.assert_allclose(end_f.position.theta, end_r.position.theta, atol=1e-9 * scale)
         np.testing.assert_allclose(end_f.momentum, end_r.momentum, atol=1e-9 * scale)
         assert end_f.energy == pytest.approx(end_r.energy, abs=1e-9 * abs(end_r.energy) + 1e-9)
+
+
+@pytest.mark.parametrize(("name", "build", "metric", "eps", "steps"), CASES, ids=lambda c: c)
+def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
+    # the whole transition (momentum draw, trajectory, Metropolis test, condition number) from
+    # one generator state: the same next position and statistics; the absurd step size makes
+    # divergent transitions too
+    fast, reference, d = _systems(build(), metric)
+    assert fast.transition is not None
+    assert reference.transition is None
+    rng = np.random.default_rng(11)
+    kinds = set()
+    for trial in range(6):
+        theta = rng.normal(scale=0.5, size=d)
+        step = eps * (40.0 if trial == 5 else 1.0)
+        seed = int(rng.integers(2**32))
+        out = [
+            fixed_transition(
+                s, s.evaluate(theta), step, steps, np.random.default_rng(seed), options=OPTIONS
+            )
+            for s in (fast, reference)
+        ]
+        (point_f, info_f), (point_r, info_r) = out
+        kinds.add(info_r.divergence)
+        if trial == 5:
+            # far out the iterates overflow, and where each implementation notices first (a
+            # non-finite residual: "energy", or the iteration cap: "solver") is rounding
+            assert info_f.divergence != "none"
+            assert info_r.divergence != "none"
+            assert not info_f.accepted
+            assert not info_r.accepted
+            np.testing.assert_array_equal(point_f.theta, theta)
+            continue
+        exact = ("accepted", "divergence", "n_steps", "fixed_point_iterations")
+        exact += ("gradient_evaluations",)
+        assert [getattr(info_f, k) for k in exact] == [getattr(info_r, k) for k in exact], trial
+        np.testing.assert_allclose(point_f.theta, point_r.theta, atol=1e-9 * (1 + abs(theta).max()))
+        assert point_f.logp == pytest.approx(point_r.logp, rel=1e-9, abs=1e-9)
+        for k in ("acceptance_rate", "energy", "condition_number"):
+            assert getattr(info_f, k) == pytest.approx(getattr(info_r, k), rel=1e-7, abs=1e-9), k
+        if np.isfinite(info_r.energy_error):
+            assert info_f.energy_error == pytest.approx(info_r.energy_error, abs=1e-7)
+        else:
+            assert not np.isfinite(info_f.energy_error)
+    assert "none" in kinds
+    assert len(kinds) > 1
 
 
 def test_kernel_step_is_reversible_and_reports_divergences_like_the_reference():
