@@ -34,6 +34,7 @@ from numba.extending import intrinsic
 from pymc_fisher.samplers.kernel_metrics import (
     direct_factor,
     kinetic,
+    mv,
     pull_back,
     softabs_factor,
     weights,
@@ -140,7 +141,7 @@ def _newton_momentum(ct, extra, pos, p0, eps, guess, atol, rtol, newton_iter):
             return p, grad, False, np.inf, it, True
         if residual <= atol + rtol * np.abs(p).max():
             return p, grad, True, residual, it, False
-        v = inverse @ p
+        v = mv(inverse, p)
         jac = np.eye(d)
         for j in range(d):
             u = inverse[:, j].copy()
@@ -196,7 +197,7 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
     if not mom_done:
         return state, ENERGY if mom_failed else SOLVER, mom_it, 0, mom_res, n_evals
     p_half = solution
-    v0 = pos[3] @ p_half
+    v0 = mv(pos[3], p_half)
     # θ' = θ + ε/2 [G⁻¹(θ) + G⁻¹(θ')] p½  (implicit in θ')
     x = theta + eps * v0
     count, have_prev = 0, False
@@ -209,7 +210,7 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
             pos_code, pos_res = code, np.inf
             break
         new_pos = cand
-        fx = theta + 0.5 * eps * (v0 + cand[3] @ p_half)
+        fx = theta + 0.5 * eps * (v0 + mv(cand[3], p_half))
         f = fx - x
         pos_res = np.abs(f).max() if d else 0.0
         if not pos_res < np.inf:
@@ -285,7 +286,7 @@ def transition(
     energy error, energy, steps, fixed-point iterations, max residual, evaluations, condition
     number of the returned position's metric)``.
     """
-    p0 = pos[4] @ z
+    p0 = mv(pos[4], z)
     h0 = -pos[1] + kinetic(pos[3], pos[5], p0)
     start = (pos, p0, h0, _dh_dtheta(ct, extra, pos, p0))
     end, code, steps, iterations, residual, evals = integrate(
