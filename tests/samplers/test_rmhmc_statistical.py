@@ -100,7 +100,7 @@ def test_funnel_cores_2(metric):
 @pytest.mark.parametrize("metric", ["fisher", "softabs"])
 def test_eight_schools_centered(metric):
     ref = models.eight_schools_reference()
-    idata = _sample(models.eight_schools_centered(), metric, path_length=5.0)
+    idata = _sample(models.eight_schools_centered(), metric, path_length=10.0)
     checks = [
         ("mu", None, "mean", ref["mu_mean"]),
         ("mu", None, "sd", ref["mu_sd"]),
