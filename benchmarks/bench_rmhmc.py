@@ -7,6 +7,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_rmhmc.py --quick --models funnel --metrics fisher
     .venv/bin/python benchmarks/bench_rmhmc.py --profile funnel:fisher  # where the time goes
     .venv/bin/python benchmarks/bench_rmhmc.py --full --metrics fisher --repeats 3  # medians
+    .venv/bin/python benchmarks/bench_rmhmc.py --overhead eight_schools:fisher  # pm.sample's share
 
 Reports per model and sampler: bulk ESS of the model's key quantity (min over parameters for
 German credit), R-hat, divergences, ESS per second with and without compile time, gradient
@@ -168,6 +169,45 @@ def profile(model_name: str, metric: str, n: int = 200) -> None:
     print(buf.getvalue())
 
 
+def overhead(model_name: str, metric: str, cores: int = 2) -> None:
+    """Split a ``pm.sample`` run on the protocol into the step method's time and PyMC's own.
+
+    Runs the benchmark's path length and a one-step transition (``path_length`` = 1e-3), and
+    prints the wall time, the CPU time of the main process and of the workers, and the summed
+    wall time of the step method's transitions (``perf_counter_diff``). What the one-step run
+    spends outside its transitions is ``pm.sample``'s per-draw cost (the draw's round trip
+    through a pipe and the main process's recording), paid whatever the step method does.
+    """
+    import resource
+
+    build, _, options = MODELS[model_name]
+    model = build()
+
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    for label, opts in (("benchmark path", options), ("one step", options | {"path_length": 1e-3})):
+        with model:
+            step = RMHMC(metric=metric, **opts)
+            main0, workers0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            idata = pm.sample(
+                draws=1000, tune=1000, chains=4, cores=cores, step=step, random_seed=1,
+                progressbar=False, compute_convergence_checks=False, discard_tuned_samples=False,
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+            main1, workers1 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+        stats = [idata[g] for g in ("sample_stats", "warmup_sample_stats")]
+        transitions = float(sum(s["perf_counter_diff"].sum() for s in stats))
+        steps = float(np.mean([s["n_steps"].mean() for s in stats]))
+        print(
+            f"{model_name}:{metric} {label:15s} wall {wall:5.2f} s  main CPU {main1 - main0:5.2f} s"
+            f"  workers CPU {workers1 - workers0:5.2f} s  transitions {transitions:5.2f} s"
+            f" (summed wall, {steps:.1f} steps each)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     mode = parser.add_mutually_exclusive_group()
@@ -178,6 +218,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--profile", default=None, help="model:metric, e.g. funnel:fisher")
+    parser.add_argument(
+        "--overhead", default=None, help="model:metric: the step method's and pm.sample's time"
+    )
     parser.add_argument(
         "--options",
         default="{}",
@@ -191,6 +234,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     if args.profile:
         profile(*args.profile.split(":"))
+        return
+    if args.overhead:
+        overhead(*args.overhead.split(":"), cores=args.cores)
         return
     chains, draws, tune = (4, 1000, 1000) if args.full or not args.quick else (2, 300, 300)
     print(f"protocol: {chains} chains x {draws} draws after {tune} tuning, cores={args.cores}")
