@@ -267,8 +267,8 @@ def condition(pos):
     """Spectral condition number of ``G`` (reference: ``metrics.condition_number``)."""
     g = pos[7]
     if g.size == 0:
-        S = pos[4]
-        g = np.linalg.eigvalsh(S @ S.T)
+        S = pos[4]  # S Sᵀ with both operands C-ordered: Numba's @ is slow on a transposed view
+        g = np.linalg.eigvalsh(S @ np.ascontiguousarray(S.T))
     g = np.abs(g)
     lo = g.min()
     return g.max() / lo if lo > 0.0 else np.inf
