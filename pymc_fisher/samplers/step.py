@@ -38,6 +38,14 @@ from pymc_fisher.samplers.adaptation import (
     jittered_steps,
 )
 from pymc_fisher.samplers.compiled import compile_model, riemannian_system
+from pymc_fisher.samplers.integration_time import (
+    INITIAL_INTEGRATION_TIME,
+    IntegrationTimeState,
+    integration_time,
+    integration_time_init,
+    integration_time_update,
+    warmup_schedule,
+)
 from pymc_fisher.samplers.integrator import PositionPoint, SolverOptions
 from pymc_fisher.samplers.metrics import condition_number, direct_metric, softabs_metric
 from pymc_fisher.samplers.nuts import NutsInfo, nuts_transition
@@ -97,7 +105,11 @@ class RMHMC(ArrayStepShared):
     step_size
         Initial step size (default ``0.5 / d^¼``).
     path_length
-        Integration time; the number of steps is ``ceil(path_length / ε)``.
+        Integration time; the number of steps is ``ceil(path_length / ε)``. ``"auto"``
+        (default) learns it in warm-up from the slowness ratio of the metric (see
+        :mod:`.integration_time`): ``T = 2 √max_k r_k`` with
+        ``r_k = Var(θ_k) / E[(G⁻¹)_kk]``, estimated in Stan's doubling windows; a number fixes
+        it.
     step_size_jitter
         Relative jitter of the step size, ``ε · U(1 - j, 1 + j)``, each transition.
     max_steps
@@ -176,6 +188,7 @@ class RMHMC(ArrayStepShared):
         "gradient_evaluations": (np.int64, []),
         "metric_logdet": (np.float64, []),
         "metric_condition_number": (np.float64, []),
+        "path_length": (np.float64, []),
         "perf_counter_diff": (np.float64, []),
         "warning": (SamplerWarning, None),
     }
@@ -188,7 +201,7 @@ class RMHMC(ArrayStepShared):
         trajectory: Literal["fixed", "nuts"] = "fixed",
         target_accept: float = 0.8,
         step_size: float | None = None,
-        path_length: float = 1.5,
+        path_length: float | Literal["auto"] = "auto",
         step_size_jitter: float = 0.2,
         max_steps: int = 100,
         max_treedepth: int = 10,
@@ -241,7 +254,16 @@ class RMHMC(ArrayStepShared):
         d = compiled.size
         self.initial_step_size = float(step_size if step_size is not None else 0.5 / d**0.25)
         self.target_accept = float(target_accept)
-        self.path_length = float(path_length)
+        if path_length == "auto":
+            self.auto_path_length = True
+            self.path_length = INITIAL_INTEGRATION_TIME
+        elif isinstance(path_length, str):
+            raise ValueError(f"path_length={path_length!r}: use 'auto' or a positive number.")
+        else:
+            self.auto_path_length = False
+            self.path_length = float(path_length)
+        self._tune_draws = 0
+        self._time_state: IntegrationTimeState = integration_time_init(compiled.size)
         self.step_size_jitter = float(step_size_jitter)
         self.max_steps = int(max_steps)
         self.trajectory = trajectory
@@ -295,11 +317,15 @@ class RMHMC(ArrayStepShared):
         self.iter_count = 0
         self.divergences = 0
         self._cache = None
+        if self.auto_path_length:
+            self._time_state = integration_time_init(self._compiled.size)
+            self.path_length = self._time_state.path_length
 
     def setup_chain(self, rng: Any, tune: int, draws: int) -> None:
         """Prepare one chain: its own random generator and a fresh adaptation state."""
         super().setup_chain(rng, tune, draws)
         self.reset_tuning()
+        self._tune_draws = int(tune)
         _single_threaded_blas_in_worker()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -315,6 +341,20 @@ class RMHMC(ArrayStepShared):
         if self.tune and self.adapt_step_size:
             return float(np.exp(da.log_step)), bar
         return bar, bar
+
+    def _adapt_integration_time(self, point: PositionPoint) -> None:
+        """Feed the draw to the current warm-up window; at a window's end, update ``T``."""
+        schedule = warmup_schedule(self._tune_draws)
+        i = self.iter_count
+        for start, end in zip(schedule.window_starts, schedule.window_ends, strict=True):
+            if start <= i < end:
+                self._time_state = integration_time_update(
+                    self._time_state, point.theta, point.metric.inverse.diagonal()
+                )
+                if i + 1 == end:
+                    self._time_state = integration_time(self._time_state)
+                    self.path_length = self._time_state.path_length
+                break
 
     def astep(self, q0: RaveledVars) -> tuple[RaveledVars, StatsType]:
         """One RMHMC transition from the raveled point ``q0``."""
@@ -368,6 +408,8 @@ class RMHMC(ArrayStepShared):
                 self.target_accept,
             )
             self.adaptation = tuple(da)
+        if self.tune and self.auto_path_length:
+            self._adapt_integration_time(new_point)
         diverging = info.divergence != "none"
         warning = None
         if diverging:
@@ -398,6 +440,7 @@ class RMHMC(ArrayStepShared):
             "gradient_evaluations": info.gradient_evaluations,
             "metric_logdet": new_point.metric.logdet,
             "metric_condition_number": cond,
+            "path_length": self.path_length,
             "perf_counter_diff": time.perf_counter() - perf_start,
             "warning": warning,
         }

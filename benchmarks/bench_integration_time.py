@@ -1,0 +1,139 @@
+"""Automatic integration time: the factor c of ``T = c √max r`` against ESS per gradient.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_integration_time.py                       # all targets, c = 2
+    .venv/bin/python benchmarks/bench_integration_time.py --factors 1.5,2,2.5 --models funnel10
+
+Runs ``pm.sample(step=RMHMC())`` with the defaults (``path_length="auto"``), 4 chains x 1000
+after 1000 tuning, ``cores=2``, for each factor and target, and prints min(bulk, tail) ESS of the
+key quantity (of its square too where the target is symmetric in it), that ESS per gradient
+evaluation (every gradient of the implicit solves counted), the learned integration time, the
+steps per draw and the divergences. The factor is the module constant
+``INTEGRATION_TIME_FACTOR``; the sweep patches it in the forked workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import arviz_stats  # noqa: E402
+import pymc as pm  # noqa: E402
+
+import pymc_fisher.samplers.step as step_module  # noqa: E402
+from pymc_fisher.samplers import integration_time as it  # noqa: E402
+from pymc_fisher.samplers.step import RMHMC  # noqa: E402
+from tests.samplers import models  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "gc2011"
+
+
+def _eight_schools_noncentered() -> pm.Model:
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfCauchy("tau", 5.0)
+        z = pm.Normal("z", 0.0, 1.0, shape=8)
+        pm.Deterministic("theta", mu + tau * z)
+        pm.Normal("y", mu + tau * z, models.EIGHT_SCHOOLS_SIGMA, observed=models.EIGHT_SCHOOLS_Y)
+    return model
+
+
+# name -> (builder, key quantity or None for the min over all, symmetric key?)
+TARGETS = {
+    "funnel10": (lambda: models.funnel(10), "v", True),
+    "funnel50": (lambda: models.funnel(50), "v", True),
+    "eight_schools": (models.eight_schools_centered, "tau", False),
+    "eight_schools_nc": (_eight_schools_noncentered, "tau", False),
+    "german_credit": (lambda: models.german_credit(DATA), None, False),
+}
+
+
+def min_ess(idata, key: str | None, symmetric: bool) -> float:
+    """min(bulk, tail) ESS of ``key`` (and of ``key²`` when symmetric); min over all if None."""
+    post = idata.posterior.to_dataset()
+    names = [key] if key is not None else list(post.data_vars)
+    out = np.inf
+    for name in names:
+        for method in ("bulk", "tail"):
+            out = min(out, float(arviz_stats.ess(post[[name]], method=method)[name].min()))
+        if symmetric:
+            sq = (post[[name]] ** 2).rename({name: f"{name}2"})
+            out = min(out, float(arviz_stats.ess(sq, method="bulk")[f"{name}2"].min()))
+    return out
+
+
+def run(target: str, factor: float | None, path_length, seed: int, draws: int) -> dict:
+    build, key, symmetric = TARGETS[target]
+    model = build()
+    if factor is not None:
+        step_module.integration_time = functools.partial(it.integration_time, factor=factor)
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        idata = pm.sample(
+            draws=draws, tune=draws, chains=4, cores=2, random_seed=seed, progressbar=False,
+            step=RMHMC(path_length=path_length), compute_convergence_checks=False,
+            mp_ctx="fork",
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+    ss = idata.sample_stats
+    n = ss.sizes["chain"] * ss.sizes["draw"]
+    ess = min_ess(idata, key, symmetric)
+    grads = float(ss["gradient_evaluations"].sum())
+    rhat = arviz_stats.rhat(idata.posterior.to_dataset())
+    r = max(float(rhat[v].max()) for v in rhat.data_vars)
+    kinds = ss["divergence_kind"].values.ravel()
+    return {
+        "ess": ess,
+        "per_grad": ess / grads,
+        "rhat": r,
+        "T": float(ss["path_length"].values[:, -1].mean()),
+        "steps": float(ss["n_steps"].mean()),
+        "grads_per_draw": grads / n,
+        "div_solver": int((kinds == "solver").sum()),
+        "div_other": int(((kinds != "none") & (kinds != "solver")).sum()),
+        "eps": float(ss["step_size"].mean()),
+        "wall": wall,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--models", default=",".join(TARGETS))
+    ap.add_argument("--factors", default="2")
+    ap.add_argument("--fixed", default="", help="also run fixed path lengths, e.g. 14,20")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--draws", type=int, default=1000)
+    args = ap.parse_args()
+    print(
+        f"{'target':17s} {'setting':>10s} {'minESS':>7s} {'per grad':>9s} {'R-hat':>6s} "
+        f"{'T':>6s} {'eps':>5s} {'steps':>6s} {'grad/draw':>9s} {'div s/o':>8s} {'wall':>6s}"
+    )
+    for target in args.models.split(","):
+        settings: list[tuple[str, float | None, object]] = [
+            (f"c={f}", float(f), "auto") for f in args.factors.split(",") if f
+        ]
+        settings += [(f"T={p}", None, float(p)) for p in args.fixed.split(",") if p]
+        for label, factor, path in settings:
+            r = run(target, factor, path, args.seed, args.draws)
+            print(
+                f"{target:17s} {label:>10s} {r['ess']:7.0f} {r['per_grad']:9.2e} "
+                f"{r['rhat']:6.3f} {r['T']:6.2f} {r['eps']:5.2f} {r['steps']:6.1f} "
+                f"{r['grads_per_draw']:9.1f} {r['div_solver']:>3d}/{r['div_other']:<4d} "
+                f"{r['wall']:6.1f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
