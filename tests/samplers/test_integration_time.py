@@ -7,8 +7,8 @@ import warnings
 
 import numpy as np
 import pymc as pm
-import pytest
 import pytensor.tensor as pt
+import pytest
 
 from pymc_fisher.samplers.integration_time import (
     INTEGRATION_TIME_FACTOR,
