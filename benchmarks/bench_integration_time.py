@@ -48,6 +48,41 @@ def _eight_schools_noncentered() -> pm.Model:
     return model
 
 
+def _quickstart() -> pm.Model:
+    """The README's quickstart: logistic regression, 3 coefficients, 200 observations."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = rng.random(200) < 1 / (1 + np.exp(-x @ [0.5, -1.0, 0.2]))
+    with pm.Model(coords={"coef": ["a", "b", "c"]}) as model:
+        beta = pm.Normal("beta", 0, 10, dims="coef")
+        pm.Bernoulli("y", logit_p=x @ beta, observed=y)
+    return model
+
+
+def hierarchical_logistic(centered: bool, groups: int = 30, per_group: int = 10) -> pm.Model:
+    """Varying-intercept logistic regression (Gelman & Hill ch. 14 structure), simulated data.
+
+    Small groups (10 observations each) and a moderate group scale put the centered model in
+    the funnel regime that NUTS finds hard.
+    """
+    rng = np.random.default_rng(42)
+    g = np.repeat(np.arange(groups), per_group)
+    x = rng.normal(size=g.size)
+    alpha_true = rng.normal(0.0, 0.5, size=groups)
+    y = rng.random(g.size) < 1 / (1 + np.exp(-(alpha_true[g] + 0.8 * x)))
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        beta = pm.Normal("beta", 0.0, 2.0)
+        if centered:
+            alpha = pm.Normal("alpha", mu, sigma, shape=groups)
+        else:
+            z = pm.Normal("z", 0.0, 1.0, shape=groups)
+            alpha = pm.Deterministic("alpha", mu + sigma * z)
+        pm.Bernoulli("y", logit_p=alpha[g] + beta * x, observed=y)
+    return model
+
+
 # name -> (builder, key quantity or None for the min over all, symmetric key?)
 TARGETS = {
     "funnel10": (lambda: models.funnel(10), "v", True),
@@ -55,6 +90,9 @@ TARGETS = {
     "eight_schools": (models.eight_schools_centered, "tau", False),
     "eight_schools_nc": (_eight_schools_noncentered, "tau", False),
     "german_credit": (lambda: models.german_credit(DATA), None, False),
+    "quickstart": (_quickstart, None, False),
+    "hier_logistic": (lambda: hierarchical_logistic(True), "sigma", False),
+    "hier_logistic_nc": (lambda: hierarchical_logistic(False), "sigma", False),
 }
 
 
@@ -72,7 +110,9 @@ def min_ess(idata, key: str | None, symmetric: bool) -> float:
     return out
 
 
-def run(target: str, factor: float | None, path_length, seed: int, draws: int) -> dict:
+def run(
+    target: str, factor: float | None, path_length, seed: int, draws: int, options: dict
+) -> dict:
     build, key, symmetric = TARGETS[target]
     model = build()
     if factor is not None:
@@ -82,7 +122,7 @@ def run(target: str, factor: float | None, path_length, seed: int, draws: int) -
         start = time.perf_counter()
         idata = pm.sample(
             draws=draws, tune=draws, chains=4, cores=2, random_seed=seed, progressbar=False,
-            step=RMHMC(path_length=path_length), compute_convergence_checks=False,
+            step=RMHMC(path_length=path_length, **options), compute_convergence_checks=False,
             mp_ctx="fork",
         )  # fmt: skip
         wall = time.perf_counter() - start
@@ -114,7 +154,15 @@ def main() -> None:
     ap.add_argument("--fixed", default="", help="also run fixed path lengths, e.g. 14,20")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument(
+        "--set", default="", help="RMHMC options for every run (a labelled, non-default column)"
+        ", e.g. target_accept=0.9,max_fixed_point_iterations=50",
+    )
     args = ap.parse_args()
+    options = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
+    options = {k: int(v) if k.startswith("max_") else v for k, v in options.items()}
+    if options:
+        print(f"options (not the defaults): {options}")
     print(
         f"{'target':17s} {'setting':>10s} {'minESS':>7s} {'per grad':>9s} {'R-hat':>6s} "
         f"{'T':>6s} {'eps':>5s} {'steps':>6s} {'grad/draw':>9s} {'div s/o':>8s} {'wall':>6s}"
@@ -125,7 +173,7 @@ def main() -> None:
         ]
         settings += [(f"T={p}", None, float(p)) for p in args.fixed.split(",") if p]
         for label, factor, path in settings:
-            r = run(target, factor, path, args.seed, args.draws)
+            r = run(target, factor, path, args.seed, args.draws, options)
             print(
                 f"{target:17s} {label:>10s} {r['ess']:7.0f} {r['per_grad']:9.2e} "
                 f"{r['rhat']:6.3f} {r['T']:6.2f} {r['eps']:5.2f} {r['steps']:6.1f} "

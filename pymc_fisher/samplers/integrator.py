@@ -38,7 +38,9 @@ __all__ = [
     "integrator_state",
 ]
 
-DivergenceKind = Literal["none", "energy", "solver", "metric"]
+# "reversal": a subdivided step whose reverse would subdivide differently (a rejection, see
+# trajectory.subdivided_leapfrog), never reported as a divergence
+DivergenceKind = Literal["none", "energy", "solver", "metric", "reversal"]
 
 
 class PositionPoint(NamedTuple):

@@ -39,6 +39,7 @@ from pymc_fisher.samplers.kernel_metrics import (
     softabs_factor,
     weights,
 )
+from pymc_fisher.samplers.trajectory import MAX_HALVINGS
 
 __all__ = [
     "DIRECT",
@@ -56,8 +57,8 @@ __all__ = [
 
 DIRECT, SOFTABS = 0, 1
 # divergence codes, indexed like the reference's DivergenceKind strings
-NONE, ENERGY, SOLVER, METRIC = 0, 1, 2, 3
-KINDS = ("none", "energy", "solver", "metric")
+NONE, ENERGY, SOLVER, METRIC, REVERSAL = 0, 1, 2, 3, 4
+KINDS = ("none", "energy", "solver", "metric", "reversal")
 
 _jit = nb.njit(cache=True, nogil=True)
 
@@ -66,14 +67,17 @@ _jit = nb.njit(cache=True, nogil=True)
 def _anderson(x, fx, f, dx_hist, df_hist, count, prev_x, prev_f, have_prev, memory):
     """Next Anderson iterate (reference: ``solve_fixed_point``); updates the histories in place."""
     if memory > 0 and have_prev:
-        if count == memory:  # drop the oldest difference
-            for k in range(memory - 1):
-                dx_hist[k, :] = dx_hist[k + 1, :]
-                df_hist[k, :] = df_hist[k + 1, :]
-            count -= 1
-        dx_hist[count, :] = x - prev_x
-        df_hist[count, :] = f - prev_f
-        count += 1
+        if np.abs(f).max() > np.abs(prev_f).max():
+            count = 0  # the safeguard: forget the history, take a Picard step from here
+        else:
+            if count == memory:  # drop the oldest difference
+                for k in range(memory - 1):
+                    dx_hist[k, :] = dx_hist[k + 1, :]
+                    df_hist[k, :] = df_hist[k + 1, :]
+                count -= 1
+            dx_hist[count, :] = x - prev_x
+            df_hist[count, :] = f - prev_f
+            count += 1
     prev_x[:] = x
     prev_f[:] = f
     if count == 0:
@@ -236,6 +240,53 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
 
 
 @_jit
+def _substeps(fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory, newton_iter):
+    """``k`` steps of ``eps / k`` (reference: ``trajectory._substeps``)."""
+    current = state
+    it_p, it_q, residual, evals = 0, 0, 0.0, 0
+    for _ in range(k):
+        new, code, a, b, res, n = leapfrog(
+            fn, ct, extra, kind, alpha, current, eps / k, atol, rtol, max_iter, memory,
+            newton_iter,
+        )  # fmt: skip
+        it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
+        if code != NONE:
+            return state, code, it_p, it_q, residual, evals
+        current = new
+    return current, NONE, it_p, it_q, residual, evals
+
+
+@_jit
+def subdivided_leapfrog(
+    fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
+):  # fmt: skip
+    """A step that halves on a failed solve, reversibly (reference: ``subdivided_leapfrog``)."""
+    new, code, it_p, it_q, residual, evals = leapfrog(
+        fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
+    )
+    k = 1
+    while code == SOLVER and k < 2**MAX_HALVINGS:
+        k *= 2
+        new, code, a, b, res, n = _substeps(
+            fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory, newton_iter
+        )
+        it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
+    if code != NONE or k == 1:
+        return new, code, it_p, it_q, residual, evals
+    k_back = 1
+    while k_back < k:
+        _, back, a, b, res, n = _substeps(
+            fn, ct, extra, kind, alpha, new, -eps, k_back, atol, rtol, max_iter, memory,
+            newton_iter,
+        )  # fmt: skip
+        it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
+        if back != SOLVER:
+            return state, REVERSAL, it_p, it_q, residual, evals
+        k_back *= 2
+    return new, NONE, it_p, it_q, residual, evals
+
+
+@_jit
 def integrate(
     fn, ct, extra, kind, alpha, state, eps, n_steps, max_energy_error,
     atol, rtol, max_iter, memory, newton_iter,
@@ -247,7 +298,7 @@ def integrate(
     h0 = state[2]
     iterations, residual, evals = 0, 0.0, 0
     for i in range(n_steps):
-        new, code, it_p, it_q, res, n = leapfrog(
+        new, code, it_p, it_q, res, n = subdivided_leapfrog(
             fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
         )
         iterations += it_p + it_q
@@ -294,6 +345,8 @@ def transition(
         atol, rtol, max_iter, memory, newton_iter,
     )  # fmt: skip
     evals += 1  # the reverse pass of the start
+    if code == REVERSAL:  # a rejection that keeps detailed balance, not a divergence
+        return pos, NONE, False, 0.0, np.inf, h0, steps, iterations, residual, evals, condition(pos)
     if code != NONE:
         error = end[2] - h0 if code == ENERGY else np.inf
         return pos, code, False, 0.0, error, h0, steps, iterations, residual, evals, condition(pos)

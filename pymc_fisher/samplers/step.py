@@ -74,6 +74,28 @@ def _single_threaded_blas_in_worker() -> None:
     _BLAS_LIMITED = True
 
 
+# Logged once per chain and kind, at the first divergence after tuning: PyMC's own summary
+# ("Increase `target_accept` or reparameterize") fits geometric divergences, not a solver's.
+_DIVERGENCE_ADVICE = {
+    "solver": (
+        "RMHMC: an implicit solve of the generalized leapfrog did not converge (divergence kind "
+        "'solver', see sample_stats.divergence_kind). This is a limit of the integrator at this "
+        "step size, not a sign that the model is misspecified: raise target_accept (a smaller "
+        "step size) or max_fixed_point_iterations."
+    ),
+    "energy": (
+        "RMHMC: the energy error of a trajectory exceeded max_energy_error or log p was not "
+        "finite (divergence kind 'energy'): the posterior's geometry is too hard for this step "
+        "size. Raise target_accept, or reparameterize the model (e.g. non-centered)."
+    ),
+    "metric": (
+        "RMHMC: the metric was not positive definite at a trajectory's point (divergence kind "
+        "'metric'). Use metric='fisher' or 'softabs', which are positive definite by "
+        "construction, or raise target_accept."
+    ),
+}
+
+
 @dataclass_state
 class RMHMCState(StepMethodState):
     """What ``pm.sample`` saves and restores between chains."""
@@ -273,6 +295,7 @@ class RMHMC(ArrayStepShared):
         self.tune = True
         self.iter_count = 0
         self.divergences = 0
+        self._kinds_warned: set[str] = set()
         self.adaptation = tuple(dual_averaging_init(self.initial_step_size))
         self._cache: PositionPoint | None = None
         super().__init__(vars, compiled.shared, blocked=blocked, rng=rng)
@@ -316,6 +339,7 @@ class RMHMC(ArrayStepShared):
         self.adaptation = tuple(dual_averaging_init(self.initial_step_size))
         self.iter_count = 0
         self.divergences = 0
+        self._kinds_warned = set()
         self._cache = None
         if self.auto_path_length:
             self._time_state = integration_time_init(self._compiled.size)
@@ -414,12 +438,16 @@ class RMHMC(ArrayStepShared):
         warning = None
         if diverging:
             kind = WarningType.TUNING_DIVERGENCE if self.tune else WarningType.DIVERGENCE
+            first = not self.tune and info.divergence not in self._kinds_warned
+            if first:
+                self._kinds_warned.add(info.divergence)
             warning = SamplerWarning(
                 kind,
+                _DIVERGENCE_ADVICE[info.divergence] if first else
                 f"RMHMC divergence of kind {info.divergence!r}",
-                "debug",
+                "warning" if first else "debug",
                 self.iter_count,
-            )
+            )  # fmt: skip
             if not self.tune:
                 self.divergences += 1
         self.iter_count += 1

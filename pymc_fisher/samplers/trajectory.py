@@ -13,6 +13,7 @@ from pymc_fisher.samplers.integrator import (
     DEFAULT_SOLVER,
     DivergenceKind,
     IntegratorState,
+    LeapfrogReport,
     PositionPoint,
     RiemannianSystem,
     SolverOptions,
@@ -21,7 +22,7 @@ from pymc_fisher.samplers.integrator import (
 )
 from pymc_fisher.samplers.metrics import condition_number
 
-__all__ = ["TransitionInfo", "fixed_transition", "integrate"]
+__all__ = ["MAX_HALVINGS", "TransitionInfo", "fixed_transition", "integrate", "subdivided_leapfrog"]
 
 
 class TransitionInfo(NamedTuple):
@@ -63,6 +64,81 @@ class TransitionInfo(NamedTuple):
     condition_number: float
 
 
+#: A leapfrog step whose implicit solve fails is retried as 2, 4, ..., 2^MAX_HALVINGS substeps.
+MAX_HALVINGS = 3
+
+
+def _substeps(
+    system: RiemannianSystem,
+    state: IntegratorState,
+    step_size: float,
+    k: int,
+    options: SolverOptions,
+) -> tuple[IntegratorState, LeapfrogReport]:
+    """``k`` leapfrog steps of ``step_size / k``, stopping at the first divergence."""
+    total = LeapfrogReport("none", 0, 0, 0.0, 0)
+    current = state
+    for _ in range(k):
+        new, report = generalized_leapfrog(system, current, step_size / k, options)
+        total = _add(total, report)
+        if report.divergence != "none":
+            return state, total
+        current = new
+    return current, total
+
+
+def subdivided_leapfrog(
+    system: RiemannianSystem,
+    state: IntegratorState,
+    step_size: float,
+    options: SolverOptions = DEFAULT_SOLVER,
+) -> tuple[IntegratorState, LeapfrogReport]:
+    """A leapfrog step that survives a failed implicit solve by halving, reversibly.
+
+    The step from ``z`` takes ``k(z)`` substeps of ``ε/k``: the smallest ``k`` in
+    ``1, 2, 4, ..., 2^MAX_HALVINGS`` whose substeps end without a ``"solver"`` failure (they may
+    end in another divergence, which is then this step's). The map ``z ↦ Φ_{k(z)}(z)`` is
+    reversible only where the reverse step from the end point picks the same ``k``; so when
+    ``k > 1`` the smaller ``k'`` are tried backward from the end, and if one of them does not fail
+    its solve the step returns divergence ``"reversal"``: the transition is rejected, which keeps
+    detailed balance (as the reversibility checks of WALNUTS and GIST do for step sizes chosen
+    within an orbit). Each substep is a generalized leapfrog step, so volume is preserved.
+
+    Returns
+    -------
+    IntegratorState, LeapfrogReport
+        As :func:`~.integrator.generalized_leapfrog`, with the iterations and evaluations of every
+        attempt (the failed ones and the reversibility check included).
+    """
+    new, report = generalized_leapfrog(system, state, step_size, options)
+    k = 1
+    spent = report
+    while report.divergence == "solver" and k < 2**MAX_HALVINGS:
+        k *= 2
+        new, report = _substeps(system, state, step_size, k, options)
+        spent = _add(spent, report)
+    if report.divergence != "none" or k == 1:
+        return new, spent._replace(divergence=report.divergence)
+    k_back = 1
+    while k_back < k:
+        _, back = _substeps(system, new, -step_size, k_back, options)
+        spent = _add(spent, back)
+        if back.divergence != "solver":
+            return state, spent._replace(divergence="reversal")
+        k_back *= 2
+    return new, spent._replace(divergence="none")
+
+
+def _add(a: LeapfrogReport, b: LeapfrogReport) -> LeapfrogReport:
+    return LeapfrogReport(
+        b.divergence,
+        a.momentum_iterations + b.momentum_iterations,
+        a.position_iterations + b.position_iterations,
+        max(a.residual, b.residual),
+        a.gradient_evaluations + b.gradient_evaluations,
+    )
+
+
 def integrate(
     system: RiemannianSystem,
     state: IntegratorState,
@@ -87,7 +163,7 @@ def integrate(
     residual = 0.0
     evals = 0
     for i in range(n_steps):
-        new, report = generalized_leapfrog(system, state, step_size, options)
+        new, report = subdivided_leapfrog(system, state, step_size, options)
         iterations += report.momentum_iterations + report.position_iterations
         residual = max(residual, report.residual)
         evals += report.gradient_evaluations
@@ -156,6 +232,12 @@ def fixed_transition(
         options=options,
     )
     evals += 1  # the reverse pass of integrator_state
+    if kind == "reversal":  # a rejection that keeps detailed balance, not a divergence
+        info = TransitionInfo(
+            False, 0.0, np.inf, start.energy, "none", steps, iterations, residual, evals,
+            condition_number(point.metric),
+        )  # fmt: skip
+        return point, info
     if kind != "none":
         info = TransitionInfo(
             False, 0.0, float(end.energy - start.energy) if kind == "energy" else np.inf,

@@ -161,3 +161,31 @@ def test_pickle_roundtrip_runs():
         q, stats = clone.astep(q)
     assert np.all(np.isfinite(q.data))
     assert stats[0]["n_steps"] >= 1
+
+
+def test_solver_divergences_get_their_own_advice(caplog):
+    """A solver failure is explained as the integrator's limit, once per chain and kind."""
+    model = funnel(4)
+    with model:
+        # one evaluation cannot converge where the metric depends on θ: every transition fails
+        step = RMHMC(max_fixed_point_iterations=1, newton_iterations=0, adapt_step_size=False)
+    with caplog.at_level("DEBUG", logger="pymc"):
+        idata = _sample(model, step, chains=1, tune=5, draws=30)
+    kinds = idata.sample_stats["divergence_kind"].values.ravel()
+    assert (kinds == "solver").sum() > 1
+    advice = [r for r in caplog.records if "implicit solve" in r.getMessage()]
+    assert len(advice) == 1
+    assert advice[0].levelname == "WARNING"
+    assert "target_accept" in advice[0].getMessage()
+
+
+def test_auto_path_length_is_recorded_and_a_number_overrides():
+    model = iid_gaussian(3)
+    with model:
+        auto = RMHMC()
+        fixed = RMHMC(path_length=2.5)
+    assert auto.auto_path_length and not fixed.auto_path_length
+    idata = _sample(model, fixed, chains=1)
+    assert np.all(idata.sample_stats["path_length"].values == 2.5)
+    with model, pytest.raises(ValueError, match="path_length"):
+        RMHMC(path_length="long")
