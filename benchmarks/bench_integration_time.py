@@ -38,61 +38,16 @@ from tests.samplers import models  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "gc2011"
 
 
-def _eight_schools_noncentered() -> pm.Model:
-    with pm.Model() as model:
-        mu = pm.Normal("mu", 0.0, 5.0)
-        tau = pm.HalfCauchy("tau", 5.0)
-        z = pm.Normal("z", 0.0, 1.0, shape=8)
-        pm.Deterministic("theta", mu + tau * z)
-        pm.Normal("y", mu + tau * z, models.EIGHT_SCHOOLS_SIGMA, observed=models.EIGHT_SCHOOLS_Y)
-    return model
-
-
-def _quickstart() -> pm.Model:
-    """The README's quickstart: logistic regression, 3 coefficients, 200 observations."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 3))
-    y = rng.random(200) < 1 / (1 + np.exp(-x @ [0.5, -1.0, 0.2]))
-    with pm.Model(coords={"coef": ["a", "b", "c"]}) as model:
-        beta = pm.Normal("beta", 0, 10, dims="coef")
-        pm.Bernoulli("y", logit_p=x @ beta, observed=y)
-    return model
-
-
-def hierarchical_logistic(centered: bool, groups: int = 30, per_group: int = 10) -> pm.Model:
-    """Varying-intercept logistic regression (Gelman & Hill ch. 14 structure), simulated data.
-
-    Small groups (10 observations each) and a moderate group scale put the centered model in
-    the funnel regime that NUTS finds hard.
-    """
-    rng = np.random.default_rng(42)
-    g = np.repeat(np.arange(groups), per_group)
-    x = rng.normal(size=g.size)
-    alpha_true = rng.normal(0.0, 0.5, size=groups)
-    y = rng.random(g.size) < 1 / (1 + np.exp(-(alpha_true[g] + 0.8 * x)))
-    with pm.Model() as model:
-        mu = pm.Normal("mu", 0.0, 2.0)
-        sigma = pm.HalfNormal("sigma", 1.0)
-        beta = pm.Normal("beta", 0.0, 2.0)
-        if centered:
-            alpha = pm.Normal("alpha", mu, sigma, shape=groups)
-        else:
-            z = pm.Normal("z", 0.0, 1.0, shape=groups)
-            alpha = pm.Deterministic("alpha", mu + sigma * z)
-        pm.Bernoulli("y", logit_p=alpha[g] + beta * x, observed=y)
-    return model
-
-
 # name -> (builder, key quantity or None for the min over all, symmetric key?)
 TARGETS = {
     "funnel10": (lambda: models.funnel(10), "v", True),
     "funnel50": (lambda: models.funnel(50), "v", True),
     "eight_schools": (models.eight_schools_centered, "tau", False),
-    "eight_schools_nc": (_eight_schools_noncentered, "tau", False),
+    "eight_schools_nc": (models.eight_schools_noncentered, "tau", False),
     "german_credit": (lambda: models.german_credit(DATA), None, False),
-    "quickstart": (_quickstart, None, False),
-    "hier_logistic": (lambda: hierarchical_logistic(True), "sigma", False),
-    "hier_logistic_nc": (lambda: hierarchical_logistic(False), "sigma", False),
+    "quickstart": (models.quickstart_logistic, None, False),
+    "hier_logistic": (lambda: models.hierarchical_logistic(True), "sigma", False),
+    "hier_logistic_nc": (lambda: models.hierarchical_logistic(False), "sigma", False),
 }
 
 
@@ -155,7 +110,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument(
-        "--set", default="", help="RMHMC options for every run (a labelled, non-default column)"
+        "--set",
+        default="",
+        help="RMHMC options for every run (a labelled, non-default column)"
         ", e.g. target_accept=0.9,max_fixed_point_iterations=50",
     )
     args = ap.parse_args()

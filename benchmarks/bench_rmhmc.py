@@ -6,11 +6,13 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_rmhmc.py --quick                # 2 chains x 300 + 300 tune
     .venv/bin/python benchmarks/bench_rmhmc.py --quick --models funnel --metrics fisher
     .venv/bin/python benchmarks/bench_rmhmc.py --profile funnel:fisher  # where the time goes
-    .venv/bin/python benchmarks/bench_rmhmc.py --full --metrics fisher --repeats 3  # medians
+    .venv/bin/python benchmarks/bench_rmhmc.py --full --repeats 5 --hand-tuned  # medians
     .venv/bin/python benchmarks/bench_rmhmc.py --overhead eight_schools:fisher  # pm.sample's share
 
-Reports per model and sampler: bulk ESS of the model's key quantity (min over parameters for
-German credit), R-hat, divergences, ESS per second with and without compile time, gradient
+RMHMC runs with its defaults; ``--hand-tuned`` adds a separate, labelled row with the best fixed
+path length of the sweeps. Reports per model and sampler: min(bulk, tail) ESS of the model's key
+quantity (and of its square for the funnel's symmetric v; the min over parameters for the
+regressions), R-hat, divergences, ESS per second with and without compile time, gradient
 evaluations per draw, ESS per gradient evaluation, mean fixed-point iterations; then the ratios
 RMHMC / nutpie. German credit data are read from ``../shared/data/gc2011`` beside the repository.
 """
@@ -40,35 +42,50 @@ from tests.samplers import models  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "gc2011"
 
-# name -> (model builder, key variable or None for min over all, RMHMC options)
+# name -> (model builder, key quantity or None for the min over all, symmetric key?). Every
+# RMHMC run uses the defaults; HAND_TUNED is the separate, labelled "best hand-tuned fixed path"
+# row (``--hand-tuned``), from the sweeps scored by min(bulk, tail) ESS per gradient
+# (../shared/notes/funnel_measurements.md; README).
 MODELS = {
-    # Path lengths from the sweep `bench_rmhmc_nuts.py --full --path-scales 0.5,1,2` around 10
-    # (funnel) and 8 (eight schools): ESS/s of v 240 / 800 / 3300 at 5 / 10 / 20, of τ
-    # 180 / 520 / 910 at 4 / 8 / 16; the integration time is not adapted.
-    "funnel": (lambda: models.funnel(10), "v", {"path_length": 20.0, "target_accept": 0.9}),
-    "eight_schools": (
-        models.eight_schools_centered,
-        "tau",
-        {"path_length": 16.0, "target_accept": 0.9},
-    ),
-    # a near-Gaussian posterior: a path of about half the metric's period, 0.9 for fewer
-    # solver divergences (measured: 1.5 / 0.8 gave 0.16x nutpie's ESS/s, 2.0 / 0.9 0.58x)
-    "german_credit": (
-        lambda: models.german_credit(DATA),
-        None,
-        {"path_length": 2.0, "target_accept": 0.9},
-    ),
+    "funnel": (lambda: models.funnel(10), "v", True),
+    "funnel50": (lambda: models.funnel(50), "v", True),
+    "eight_schools": (models.eight_schools_centered, "tau", False),
+    "eight_schools_nc": (models.eight_schools_noncentered, "tau", False),
+    "german_credit": (lambda: models.german_credit(DATA), None, False),
+    "quickstart": (models.quickstart_logistic, None, False),
+    "hier_logistic": (lambda: models.hierarchical_logistic(True), "sigma", False),
+    "hier_logistic_nc": (lambda: models.hierarchical_logistic(False), "sigma", False),
+}
+HAND_TUNED = {
+    "funnel": {"path_length": 14.0, "target_accept": 0.9},
+    "funnel50": {"path_length": 20.0, "target_accept": 0.9},
+    "eight_schools": {"path_length": 16.0, "target_accept": 0.9},
+    "german_credit": {"path_length": 2.0, "target_accept": 0.9},
 }
 
 
-def _summary(idata, key: str | None) -> dict:
-    ess = arviz_stats.ess(idata, method="bulk")
-    rhat = arviz_stats.rhat(idata)
-    if key is not None:
-        e, r = float(ess[key].min()), float(rhat[key].max())
-    else:
-        e = min(float(ess[v].min()) for v in ess.data_vars)
-        r = max(float(rhat[v].max()) for v in rhat.data_vars)
+def min_ess(idata, key: str | None, symmetric: bool = False) -> float:
+    """min(bulk, tail) ESS of ``key`` (and bulk ESS of ``key²`` when symmetric in it).
+
+    ``key=None``: the minimum over every parameter. An antithetic chain's bulk ESS exceeds its
+    draws while its tail ESS and the ESS of the square collapse; this is the honest figure.
+    """
+    post = idata.posterior.to_dataset()
+    names = [key] if key is not None else list(post.data_vars)
+    out = np.inf
+    for name in names:
+        for method in ("bulk", "tail"):
+            out = min(out, float(arviz_stats.ess(post[[name]], method=method)[name].min()))
+        if symmetric:
+            sq = (post[[name]] ** 2).rename({name: f"{name}2"})
+            out = min(out, float(arviz_stats.ess(sq, method="bulk")[f"{name}2"].min()))
+    return out
+
+
+def _summary(idata, key: str | None, symmetric: bool = False) -> dict:
+    e = min_ess(idata, key, symmetric)
+    rhat = arviz_stats.rhat(idata.posterior.to_dataset())
+    r = float(rhat[key].max()) if key else max(float(rhat[v].max()) for v in rhat.data_vars)
     ss = idata.sample_stats
     n_draws = ss.sizes["chain"] * ss.sizes["draw"]
     out = {"ess": e, "rhat": r, "div_pct": 100.0 * float(ss["diverging"].sum()) / n_draws}
@@ -90,7 +107,7 @@ def _summary(idata, key: str | None) -> dict:
     return out
 
 
-def run_nutpie(model, key, chains, draws, tune, cores, seed) -> dict:
+def run_nutpie(model, key, symmetric, chains, draws, tune, cores, seed) -> dict:
     import nutpie
 
     t0 = time.perf_counter()
@@ -101,12 +118,12 @@ def run_nutpie(model, key, chains, draws, tune, cores, seed) -> dict:
         progress_bar=False,
     )  # fmt: skip
     t2 = time.perf_counter()
-    out = _summary(idata, key)
+    out = _summary(idata, key, symmetric)
     out.update(compile_s=t1 - t0, sample_s=t2 - t1)
     return out
 
 
-def run_rmhmc(model, key, metric, options, chains, draws, tune, cores, seed) -> dict:
+def run_rmhmc(model, key, symmetric, metric, options, chains, draws, tune, cores, seed) -> dict:
     t0 = time.perf_counter()
     with model:
         step = RMHMC(metric=metric, **options)
@@ -117,7 +134,7 @@ def run_rmhmc(model, key, metric, options, chains, draws, tune, cores, seed) -> 
             progressbar=False, compute_convergence_checks=False,
         )  # fmt: skip
     t2 = time.perf_counter()
-    out = _summary(idata, key)
+    out = _summary(idata, key, symmetric)
     out.update(compile_s=t1 - t0, sample_s=t2 - t1)
     return out
 
@@ -141,10 +158,10 @@ def profile(model_name: str, metric: str, n: int = 200) -> None:
     """Profile single-chain transitions (after a short tuning) and print where time goes."""
     from pymc.blocking import DictToArrayBijection
 
-    build, _, options = MODELS[model_name]
+    build, _, _ = MODELS[model_name]
     model = build()
     with model:
-        step = RMHMC(metric=metric, **options)
+        step = RMHMC(metric=metric)
     step.setup_chain(np.random.default_rng(0), 100, n)
     ip = model.initial_point()
     q = DictToArrayBijection.map({k: ip[k] for k in step.var_names})
@@ -172,7 +189,7 @@ def profile(model_name: str, metric: str, n: int = 200) -> None:
 def overhead(model_name: str, metric: str, cores: int = 2) -> None:
     """Split a ``pm.sample`` run on the protocol into the step method's time and PyMC's own.
 
-    Runs the benchmark's path length and a one-step transition (``path_length`` = 1e-3), and
+    Runs the defaults and a one-step transition (``path_length`` = 1e-3), and
     prints the wall time, the CPU time of the main process and of the workers, and the summed
     wall time of the step method's transitions (``perf_counter_diff``). What the one-step run
     spends outside its transitions is ``pm.sample``'s per-draw cost (the draw's round trip
@@ -180,14 +197,15 @@ def overhead(model_name: str, metric: str, cores: int = 2) -> None:
     """
     import resource
 
-    build, _, options = MODELS[model_name]
+    build, _, _ = MODELS[model_name]
+    options: dict = {}
     model = build()
 
     def cpu(who: int) -> float:
         r = resource.getrusage(who)
         return r.ru_utime + r.ru_stime
 
-    for label, opts in (("benchmark path", options), ("one step", options | {"path_length": 1e-3})):
+    for label, opts in (("defaults", options), ("one step", options | {"path_length": 1e-3})):
         with model:
             step = RMHMC(metric=metric, **opts)
             main0, workers0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
@@ -213,8 +231,8 @@ def main() -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="2 chains x 300 draws, 300 tune")
     mode.add_argument("--full", action="store_true", help="4 chains x 1000 draws, 1000 tune")
-    parser.add_argument("--models", default="funnel,eight_schools,german_credit")
-    parser.add_argument("--metrics", default="fisher,softabs")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--metrics", default="fisher")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--profile", default=None, help="model:metric, e.g. funnel:fisher")
@@ -227,6 +245,9 @@ def main() -> None:
         help="JSON RMHMC options overriding the defaults, e.g. '{\"target_accept\": 0.9}'",
     )
     parser.add_argument("--no-nutpie", action="store_true", help="skip the nutpie baseline")
+    parser.add_argument(
+        "--hand-tuned", action="store_true", help="also the best hand-tuned fixed path (labelled)"
+    )
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each side (seeds seed, seed+1, ...)"
     )
@@ -242,24 +263,36 @@ def main() -> None:
     print(f"protocol: {chains} chains x {draws} draws after {tune} tuning, cores={args.cores}")
     seeds = [args.seed + i for i in range(args.repeats)]
     for name in args.models.split(","):
-        build, key, options = MODELS[name]
-        options = options | json.loads(args.options)
-        print(f"{name} (key: {key or 'min over parameters'}; RMHMC options {options})")
+        build, key, symmetric = MODELS[name]
+        options = json.loads(args.options)
+        label = "defaults" if not options else f"options {options} (not the defaults)"
+        print(f"{name} (key: {key or 'min over parameters'}; min(bulk, tail) ESS; RMHMC {label})")
         base: list[dict] = []
         if not args.no_nutpie:
             for seed in seeds:
-                base.append(run_nutpie(build(), key, chains, draws, tune, args.cores, seed))
-                print(_fmt("nutpie", base[-1]))
-        for metric in args.metrics.split(","):
-            runs = []
-            for seed in seeds:
-                runs.append(
-                    run_rmhmc(build(), key, metric, options, chains, draws, tune, args.cores, seed)
+                base.append(
+                    run_nutpie(build(), key, symmetric, chains, draws, tune, args.cores, seed)
                 )
-                print(_fmt(f"rmhmc-{metric}", runs[-1]))
-            if base:
-                _ratios(runs, base)
-            sys.stdout.flush()
+                print(_fmt("nutpie", base[-1]))
+        columns = [("", options)]
+        if args.hand_tuned and name in HAND_TUNED:
+            columns.append(("-hand-tuned", HAND_TUNED[name] | options))
+        for metric in args.metrics.split(","):
+            for suffix, opts in columns:
+                runs = []
+                for seed in seeds:
+                    runs.append(
+                        run_rmhmc(
+                            build(), key, symmetric, metric, opts, chains, draws, tune,
+                            args.cores, seed,
+                        )
+                    )  # fmt: skip
+                    print(_fmt(f"rmhmc-{metric}{suffix}", runs[-1]))
+                if suffix:
+                    print(f"    (hand-tuned: {opts})")
+                if base:
+                    _ratios(runs, base)
+                sys.stdout.flush()
 
 
 def _median(runs: list[dict], f) -> float:

@@ -129,7 +129,8 @@ class LeapfrogReport(NamedTuple):
     ----------
     divergence
         ``"none"``, ``"solver"`` (an implicit solve did not converge), ``"metric"`` (``G`` not
-        positive definite at an iterate) or ``"energy"`` (non-finite log density).
+        positive definite at an iterate; an iterate where ``log p`` is not finite, or that
+        overflows, is a failed solve).
     momentum_iterations, position_iterations
         Evaluations made by the implicit momentum and position solves.
     residual
@@ -275,7 +276,8 @@ def _leapfrog(
         mom = _newton_momentum(system, point, state.momentum, eps, mom.solution, options)
         n_evals += mom.iterations * (1 + point.theta.size)
     if not mom.converged:
-        kind0: DivergenceKind = "energy" if mom.failed else "solver"
+        # an iteration that overflowed failed as a solve: the subdivided step retries it
+        kind0: DivergenceKind = "solver"
         return _failure(state, kind0, mom.iterations, 0, mom.residual, n_evals)
     p_half = mom.solution
     v0 = velocity(point.metric, p_half)
@@ -299,7 +301,8 @@ def _leapfrog(
     n_evals += pos.iterations
     residual = max(mom.residual, pos.residual)
     if pos.failed:
-        kind: DivergenceKind = failure[-1] if failure else "energy"
+        # an iterate outside the support (or an overflow) is a failed solve, not the model's
+        kind: DivergenceKind = "metric" if failure and failure[-1] == "metric" else "solver"
         return _failure(state, kind, mom.iterations, pos.iterations, residual, n_evals)
     if not pos.converged:
         return _failure(state, "solver", mom.iterations, pos.iterations, residual, n_evals)

@@ -199,7 +199,8 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
         )
         n_evals += mom_it * (1 + d)
     if not mom_done:
-        return state, ENERGY if mom_failed else SOLVER, mom_it, 0, mom_res, n_evals
+        # an iteration that overflowed failed as a solve: the subdivided step retries it
+        return state, SOLVER, mom_it, 0, mom_res, n_evals
     p_half = solution
     v0 = mv(pos[3], p_half)
     # θ' = θ + ε/2 [G⁻¹(θ) + G⁻¹(θ')] p½  (implicit in θ')
@@ -210,15 +211,15 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
     for it in range(1, max_iter + 1):
         pos_it = it
         code, cand = evaluate(fn, extra, x, kind, alpha)
-        if code != NONE:
-            pos_code, pos_res = code, np.inf
+        if code != NONE:  # an iterate outside the support: the solve failed, not the model
+            pos_code, pos_res = METRIC if code == METRIC else SOLVER, np.inf
             break
         new_pos = cand
         fx = theta + 0.5 * eps * (v0 + mv(cand[3], p_half))
         f = fx - x
         pos_res = np.abs(f).max() if d else 0.0
         if not pos_res < np.inf:
-            pos_code, pos_res = ENERGY, np.inf
+            pos_code, pos_res = SOLVER, np.inf
             break
         if _converged(pos_res, x, atol, rtol):
             pos_done = True
@@ -240,7 +241,10 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
 
 
 @_jit
-def _substeps(fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory, newton_iter):
+def _substeps(
+    fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory, newton_iter,
+    max_energy_error,
+):  # fmt: skip
     """``k`` steps of ``eps / k`` (reference: ``trajectory._substeps``)."""
     current = state
     it_p, it_q, residual, evals = 0, 0, 0.0, 0
@@ -252,24 +256,29 @@ def _substeps(fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, m
         it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
         if code != NONE:
             return state, code, it_p, it_q, residual, evals
+        if not abs(new[2] - state[2]) <= max_energy_error:
+            return state, ENERGY, it_p, it_q, residual, evals
         current = new
     return current, NONE, it_p, it_q, residual, evals
 
 
 @_jit
 def subdivided_leapfrog(
-    fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
+    fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter,
+    max_energy_error,
 ):  # fmt: skip
     """A step that halves on a failed solve, reversibly (reference: ``subdivided_leapfrog``)."""
-    new, code, it_p, it_q, residual, evals = leapfrog(
-        fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
-    )
+    new, code, it_p, it_q, residual, evals = _substeps(
+        fn, ct, extra, kind, alpha, state, eps, 1, atol, rtol, max_iter, memory, newton_iter,
+        max_energy_error,
+    )  # fmt: skip
     k = 1
-    while code == SOLVER and k < 2**MAX_HALVINGS:
+    while code in (SOLVER, ENERGY) and k < 2**MAX_HALVINGS:
         k *= 2
         new, code, a, b, res, n = _substeps(
-            fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory, newton_iter
-        )
+            fn, ct, extra, kind, alpha, state, eps, k, atol, rtol, max_iter, memory,
+            newton_iter, max_energy_error,
+        )  # fmt: skip
         it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
     if code != NONE or k == 1:
         return new, code, it_p, it_q, residual, evals
@@ -277,10 +286,10 @@ def subdivided_leapfrog(
     while k_back < k:
         _, back, a, b, res, n = _substeps(
             fn, ct, extra, kind, alpha, new, -eps, k_back, atol, rtol, max_iter, memory,
-            newton_iter,
+            newton_iter, max_energy_error,
         )  # fmt: skip
         it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
-        if back != SOLVER:
+        if back not in (SOLVER, ENERGY):
             return state, REVERSAL, it_p, it_q, residual, evals
         k_back *= 2
     return new, NONE, it_p, it_q, residual, evals
@@ -299,8 +308,9 @@ def integrate(
     iterations, residual, evals = 0, 0.0, 0
     for i in range(n_steps):
         new, code, it_p, it_q, res, n = subdivided_leapfrog(
-            fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter
-        )
+            fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memory, newton_iter,
+            max_energy_error,
+        )  # fmt: skip
         iterations += it_p + it_q
         residual = max(residual, res)
         evals += n

@@ -35,6 +35,7 @@ from pymc_fisher.samplers.integrator import (
     integrator_state,
 )
 from pymc_fisher.samplers.metrics import draw_momentum, velocity
+from pymc_fisher.samplers.trajectory import MAX_ENERGY_ERROR
 
 __all__ = ["NutsInfo", "build_trajectory", "no_u_turn", "nuts_transition"]
 
@@ -223,7 +224,7 @@ def build_trajectory(
     rng: np.random.Generator,
     *,
     max_treedepth: int = 10,
-    max_energy_error: float = 1000.0,
+    max_energy_error: float = MAX_ENERGY_ERROR,
     options: SolverOptions = DEFAULT_SOLVER,
     directions: Sequence[int] | None = None,
     record: bool = False,
@@ -347,7 +348,7 @@ def nuts_transition(
     rng: np.random.Generator,
     *,
     max_treedepth: int = 10,
-    max_energy_error: float = 1000.0,
+    max_energy_error: float = MAX_ENERGY_ERROR,
     options: SolverOptions = DEFAULT_SOLVER,
 ) -> tuple[PositionPoint, NutsInfo]:
     """One Riemannian No-U-Turn transition (the ``trajectory="nuts"`` of the step method).

@@ -49,7 +49,7 @@ from pymc_fisher.samplers.integration_time import (
 from pymc_fisher.samplers.integrator import PositionPoint, SolverOptions
 from pymc_fisher.samplers.metrics import condition_number, direct_metric, softabs_metric
 from pymc_fisher.samplers.nuts import NutsInfo, nuts_transition
-from pymc_fisher.samplers.trajectory import TransitionInfo, fixed_transition
+from pymc_fisher.samplers.trajectory import MAX_ENERGY_ERROR, TransitionInfo, fixed_transition
 
 __all__ = ["RMHMC"]
 
@@ -123,7 +123,10 @@ class RMHMC(ArrayStepShared):
         Riemannian No-U-Turn trajectory (multinomial, generalized criterion of Betancourt 2013;
         no step-size jitter, ``path_length`` and ``max_steps`` unused).
     target_accept
-        Acceptance rate the step size is tuned to.
+        Acceptance rate the step size is tuned to. 0.9 (PyMC's NUTS uses 0.8): measured over
+        the benchmark targets with the automatic integration time, 0.9 gave a higher
+        min(bulk, tail) ESS per gradient on every target but the funnel (equal there), and far
+        fewer divergences (centered eight schools 32 -> 0 per 4000 draws).
     step_size
         Initial step size (default ``0.5 / d^¼``).
     path_length
@@ -221,7 +224,7 @@ class RMHMC(ArrayStepShared):
         *,
         metric: Literal["fisher", "softabs", "hessian"] | Callable = "fisher",
         trajectory: Literal["fixed", "nuts"] = "fixed",
-        target_accept: float = 0.8,
+        target_accept: float = 0.9,
         step_size: float | None = None,
         path_length: float | Literal["auto"] = "auto",
         step_size_jitter: float = 0.2,
@@ -232,7 +235,7 @@ class RMHMC(ArrayStepShared):
         max_fixed_point_iterations: int = 15,
         anderson_memory: int = 3,
         newton_iterations: int = 5,
-        max_energy_error: float = 1000.0,
+        max_energy_error: float = MAX_ENERGY_ERROR,
         adapt_step_size: bool = True,
         model: pm.Model | None = None,
         rng: Any = None,

@@ -22,7 +22,14 @@ from pymc_fisher.samplers.integrator import (
 )
 from pymc_fisher.samplers.metrics import condition_number
 
-__all__ = ["MAX_HALVINGS", "TransitionInfo", "fixed_transition", "integrate", "subdivided_leapfrog"]
+__all__ = [
+    "MAX_ENERGY_ERROR",
+    "MAX_HALVINGS",
+    "TransitionInfo",
+    "fixed_transition",
+    "integrate",
+    "subdivided_leapfrog",
+]
 
 
 class TransitionInfo(NamedTuple):
@@ -67,6 +74,9 @@ class TransitionInfo(NamedTuple):
 #: A leapfrog step whose implicit solve fails is retried as 2, 4, ..., 2^MAX_HALVINGS substeps.
 MAX_HALVINGS = 3
 
+#: Energy error beyond which a trajectory diverges (PyMC's ``Emax``).
+MAX_ENERGY_ERROR = 1000.0
+
 
 def _substeps(
     system: RiemannianSystem,
@@ -74,8 +84,14 @@ def _substeps(
     step_size: float,
     k: int,
     options: SolverOptions,
+    max_energy_error: float,
 ) -> tuple[IntegratorState, LeapfrogReport]:
-    """``k`` leapfrog steps of ``step_size / k``, stopping at the first divergence."""
+    """``k`` leapfrog steps of ``step_size / k``, stopping at the first failure.
+
+    A substep whose energy jumps by more than ``max_energy_error`` (or is not finite) fails with
+    kind ``"energy"``: an implicit solve that found a spurious far root, or a step too coarse
+    for the local geometry.
+    """
     total = LeapfrogReport("none", 0, 0, 0.0, 0)
     current = state
     for _ in range(k):
@@ -83,8 +99,14 @@ def _substeps(
         total = _add(total, report)
         if report.divergence != "none":
             return state, total
+        if not abs(new.energy - state.energy) <= max_energy_error:
+            return state, total._replace(divergence="energy")
         current = new
     return current, total
+
+
+def _retry(kind: DivergenceKind) -> bool:
+    return kind in ("solver", "energy")
 
 
 def subdivided_leapfrog(
@@ -92,17 +114,19 @@ def subdivided_leapfrog(
     state: IntegratorState,
     step_size: float,
     options: SolverOptions = DEFAULT_SOLVER,
+    max_energy_error: float = MAX_ENERGY_ERROR,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """A leapfrog step that survives a failed implicit solve by halving, reversibly.
 
     The step from ``z`` takes ``k(z)`` substeps of ``ε/k``: the smallest ``k`` in
-    ``1, 2, 4, ..., 2^MAX_HALVINGS`` whose substeps end without a ``"solver"`` failure (they may
-    end in another divergence, which is then this step's). The map ``z ↦ Φ_{k(z)}(z)`` is
-    reversible only where the reverse step from the end point picks the same ``k``; so when
-    ``k > 1`` the smaller ``k'`` are tried backward from the end, and if one of them does not fail
-    its solve the step returns divergence ``"reversal"``: the transition is rejected, which keeps
-    detailed balance (as the reversibility checks of WALNUTS and GIST do for step sizes chosen
-    within an orbit). Each substep is a generalized leapfrog step, so volume is preserved.
+    ``1, 2, 4, ..., 2^MAX_HALVINGS`` whose substeps end without a failed solve or an energy
+    jump above ``max_energy_error`` (a ``"metric"`` failure is final). The map
+    ``z ↦ Φ_{k(z)}(z)`` is reversible only where the reverse step from the end point picks the
+    same ``k``; so when ``k > 1`` the smaller ``k'`` are tried backward from the end, and if one
+    of them succeeds the step returns ``"reversal"``: the transition is rejected, which keeps
+    detailed balance (the reversibility check of WALNUTS, Bou-Rabee, Carpenter, Kleppe & Liu
+    2025, for step sizes chosen within an orbit). Each substep is a generalized leapfrog step,
+    so volume is preserved.
 
     Returns
     -------
@@ -110,20 +134,20 @@ def subdivided_leapfrog(
         As :func:`~.integrator.generalized_leapfrog`, with the iterations and evaluations of every
         attempt (the failed ones and the reversibility check included).
     """
-    new, report = generalized_leapfrog(system, state, step_size, options)
+    new, report = _substeps(system, state, step_size, 1, options, max_energy_error)
     k = 1
     spent = report
-    while report.divergence == "solver" and k < 2**MAX_HALVINGS:
+    while _retry(report.divergence) and k < 2**MAX_HALVINGS:
         k *= 2
-        new, report = _substeps(system, state, step_size, k, options)
+        new, report = _substeps(system, state, step_size, k, options, max_energy_error)
         spent = _add(spent, report)
     if report.divergence != "none" or k == 1:
         return new, spent._replace(divergence=report.divergence)
     k_back = 1
     while k_back < k:
-        _, back = _substeps(system, new, -step_size, k_back, options)
+        _, back = _substeps(system, new, -step_size, k_back, options, max_energy_error)
         spent = _add(spent, back)
-        if back.divergence != "solver":
+        if not _retry(back.divergence):
             return state, spent._replace(divergence="reversal")
         k_back *= 2
     return new, spent._replace(divergence="none")
@@ -145,7 +169,7 @@ def integrate(
     step_size: float,
     n_steps: int,
     *,
-    max_energy_error: float = 1000.0,
+    max_energy_error: float = MAX_ENERGY_ERROR,
     options: SolverOptions = DEFAULT_SOLVER,
 ) -> tuple[IntegratorState, DivergenceKind, int, int, float, int]:
     """Take ``n_steps`` generalized-leapfrog steps, stopping at the first divergence.
@@ -163,7 +187,7 @@ def integrate(
     residual = 0.0
     evals = 0
     for i in range(n_steps):
-        new, report = subdivided_leapfrog(system, state, step_size, options)
+        new, report = subdivided_leapfrog(system, state, step_size, options, max_energy_error)
         iterations += report.momentum_iterations + report.position_iterations
         residual = max(residual, report.residual)
         evals += report.gradient_evaluations
@@ -183,7 +207,7 @@ def fixed_transition(
     n_steps: int,
     rng: np.random.Generator,
     *,
-    max_energy_error: float = 1000.0,
+    max_energy_error: float = MAX_ENERGY_ERROR,
     options: SolverOptions = DEFAULT_SOLVER,
 ) -> tuple[PositionPoint, TransitionInfo]:
     """One Riemannian HMC transition with a fixed number of steps.

@@ -48,6 +48,51 @@ def eight_schools_centered() -> pm.Model:
     return model
 
 
+def eight_schools_noncentered() -> pm.Model:
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        tau = pm.HalfCauchy("tau", 5.0)
+        z = pm.Normal("z", 0.0, 1.0, shape=8)
+        pm.Deterministic("theta", mu + tau * z)
+        pm.Normal("y", mu + tau * z, EIGHT_SCHOOLS_SIGMA, observed=EIGHT_SCHOOLS_Y)
+    return model
+
+
+def quickstart_logistic() -> pm.Model:
+    """The README's quickstart: logistic regression, 3 coefficients, 200 observations."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = rng.random(200) < 1 / (1 + np.exp(-x @ [0.5, -1.0, 0.2]))
+    with pm.Model(coords={"coef": ["a", "b", "c"]}) as model:
+        beta = pm.Normal("beta", 0, 10, dims="coef")
+        pm.Bernoulli("y", logit_p=x @ beta, observed=y)
+    return model
+
+
+def hierarchical_logistic(centered: bool, groups: int = 30, per_group: int = 10) -> pm.Model:
+    """Varying-intercept logistic regression (Gelman & Hill ch. 14 structure), simulated data.
+
+    Small groups (10 observations each) and a moderate group scale put the centered model in
+    the funnel regime that NUTS finds hard.
+    """
+    rng = np.random.default_rng(42)
+    g = np.repeat(np.arange(groups), per_group)
+    x = rng.normal(size=g.size)
+    alpha_true = rng.normal(0.0, 0.5, size=groups)
+    y = rng.random(g.size) < 1 / (1 + np.exp(-(alpha_true[g] + 0.8 * x)))
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 2.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        beta = pm.Normal("beta", 0.0, 2.0)
+        if centered:
+            alpha = pm.Normal("alpha", mu, sigma, shape=groups)
+        else:
+            z = pm.Normal("z", 0.0, 1.0, shape=groups)
+            alpha = pm.Deterministic("alpha", mu + sigma * z)
+        pm.Bernoulli("y", logit_p=alpha[g] + beta * x, observed=y)
+    return model
+
+
 def german_credit_data(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Design ``[1, Z]`` (Z standardised, ddof=1) and labels t in {0, 1} (Girolami & Calderhead)."""
     root = root or Path(__file__).resolve().parents[3] / "shared" / "data" / "gc2011"

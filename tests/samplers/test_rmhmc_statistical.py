@@ -91,16 +91,30 @@ SOFTABS_FUNNEL = pytest.param(
 
 @pytest.mark.parametrize("metric", ["fisher", SOFTABS_FUNNEL])
 def test_funnel_cores_2(metric):
-    """Neal's funnel, v ~ N(0, 3²): mean 0, sd 3; two chains in two processes."""
-    idata = _sample(models.funnel(10), metric, cores=2, path_length=10.0, draws=600, tune=600)
+    """Neal's funnel, v ~ N(0, 3²): mean 0, sd 3; two chains in two processes; defaults.
+
+    The divergence bound is the defaults' target (issue: SoftAbs ≤ 1% on the funnel).
+    """
+    idata = _sample(models.funnel(10), metric, cores=2, draws=600, tune=600)
     _check(idata, [("v", None, "mean", 0.0), ("v", None, "sd", 3.0)])
-    assert float(idata.sample_stats["diverging"].mean()) < 0.02
+    assert float(idata.sample_stats["diverging"].mean()) <= 0.01
+
+
+def test_forced_solver_failures_keep_the_chain_exact():
+    """Three evaluations per solve make many steps fail their solve: they subdivide, and the
+    reversibility check rejects where the reverse would subdivide differently. The funnel's v
+    must still come out N(0, 3²)."""
+    idata = _sample(models.funnel(6), "fisher", draws=600, tune=600, max_fixed_point_iterations=3)
+    _check(idata, [("v", None, "mean", 0.0), ("v", None, "sd", 3.0)])
+    ss = idata.sample_stats
+    # the solves did fail: more fixed-point evaluations than two full solves per step allow
+    assert float(ss["fixed_point_iterations"].sum()) > 2 * 3 * float(ss["n_steps"].sum())
 
 
 @pytest.mark.parametrize("metric", ["fisher", "softabs"])
 def test_eight_schools_centered(metric):
     ref = models.eight_schools_reference()
-    idata = _sample(models.eight_schools_centered(), metric, path_length=10.0)
+    idata = _sample(models.eight_schools_centered(), metric)
     checks = [
         ("mu", None, "mean", ref["mu_mean"]),
         ("mu", None, "sd", ref["mu_sd"]),
