@@ -1,7 +1,7 @@
-"""Every notebook in notebooks/ executes top to bottom (nbclient), with small settings.
+"""Every notebook in notebooks/ executes top to bottom with nbclient (the ``docs`` tier).
 
 Notebooks read ``PYMC_FISHER_EXAMPLE_SMALL`` like the examples; one that does not runs at full
-size in the slow tier.
+size.
 """
 
 from pathlib import Path
@@ -11,14 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_VAR = "PYMC_FISHER_EXAMPLE_SMALL"
 
-
-def _cases():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        marks = [] if SMALL_VAR in path.read_text() else [pytest.mark.slow]
-        yield pytest.param(path, id=path.name, marks=marks)
+pytestmark = pytest.mark.docs
 
 
-@pytest.mark.parametrize("path", list(_cases()))
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path, monkeypatch):
     import nbclient  # test dependencies: nbclient, nbformat, ipykernel
     import nbformat
