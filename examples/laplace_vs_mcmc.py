@@ -58,8 +58,8 @@ def main() -> None:
 
     pc = plot_laplace_pair(laplace, mcmc, model, coords={"coef": ["Intercept", "A1", "A2"]})
     pc.savefig("laplace_vs_mcmc_pair.png")
-    ax = plot_matrix_heatmap(correlation(laplace.fit.covariance_matrix))
-    ax.figure.savefig("laplace_correlation.png", bbox_inches="tight")
+    heatmap = plot_matrix_heatmap(correlation(laplace.fit.covariance_matrix))
+    heatmap.savefig("laplace_correlation.png", bbox_inches="tight")
     plt.close("all")
 
 

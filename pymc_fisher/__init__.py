@@ -2,8 +2,8 @@
 
 Fisher information matrices, Laplace approximations and Riemannian-manifold HMC for PyMC models.
 
-The study runner (``pymc_fisher.bench``) and the plots (``pymc_fisher.plots``: arviz-plots,
-matplotlib) are imported on first use, so ``import pymc_fisher`` loads neither them nor Dask.
+The study runner (``pymc_fisher.bench``) is imported on first use, and the plots import
+arviz-plots and matplotlib when they draw, so ``import pymc_fisher`` loads none of them (nor Dask).
 """
 
 from __future__ import annotations
@@ -33,21 +33,22 @@ from pymc_fisher.geometry import (
 )
 from pymc_fisher.information import fisher_information, fisher_information_graph
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
+from pymc_fisher.plots import PlotError, plot_laplace_pair, plot_matrix_heatmap
+from pymc_fisher.sampler_plots import (
+    plot_condition_number,
+    plot_divergences,
+    plot_integration_time,
+)
 from pymc_fisher.samplers.step import RMHMC
 from pymc_fisher.summary import summary
 
 if TYPE_CHECKING:
     from pymc_fisher import bench
-    from pymc_fisher.plots import plot_laplace_pair, plot_matrix_heatmap
 
 __version__ = "0.1.0"
 
 # Attributes imported on first access (PEP 562): name -> module that defines it.
-_LAZY = {
-    "bench": "pymc_fisher.bench",
-    "plot_laplace_pair": "pymc_fisher.plots",
-    "plot_matrix_heatmap": "pymc_fisher.plots",
-}
+_LAZY = {"bench": "pymc_fisher.bench"}
 
 __all__ = [
     "RMHMC",
@@ -63,6 +64,7 @@ __all__ = [
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
+    "PlotError",
     "UnsupportedModelError",
     "__version__",
     "bench",
@@ -74,6 +76,9 @@ __all__ = [
     "geodesic",
     "jeffreys_prior",
     "optimize_design",
+    "plot_condition_number",
+    "plot_divergences",
+    "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
     "summary",
@@ -81,7 +86,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import the study runner and the plots when first asked for (PEP 562)."""
+    """Import the study runner when first asked for (PEP 562)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name])
