@@ -15,6 +15,7 @@ ArviZ's plots on one figure through :func:`arviz_plots.combine_plots`::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,7 @@ def _collection(
     """``plot_collection``, or a new one: a panel per statistic, an aesthetic per chain."""
     from arviz_base import rcParams
     from arviz_plots import PlotCollection
+    from arviz_plots.plots.utils import set_wrap_layout
 
     # arviz_plots.combine_plots passes these to every plot; statistics along the chain have
     # nothing to filter and always keep (chain, draw)
@@ -87,15 +89,12 @@ def _collection(
     aes = dict(pc_kwargs.pop("aes", {}))
     aes.setdefault("color", ["chain"])
     aes.setdefault("overlay", ["chain"])
-    figure_kwargs = dict(pc_kwargs.pop("figure_kwargs", {}))
-    figure_kwargs.setdefault("sharex", True)
-    return PlotCollection.wrap(
-        ds,
-        backend=backend or rcParams["plot.backend"],
-        aes=aes,
-        figure_kwargs=figure_kwargs,
-        **pc_kwargs,
-    )
+    pc_kwargs["figure_kwargs"] = dict(pc_kwargs.get("figure_kwargs", {}))
+    pc_kwargs["figure_kwargs"].setdefault("sharex", True)
+    backend = backend or rcParams["plot.backend"]
+    # the figure size arviz-plots' own plots give this many panels
+    pc_kwargs = set_wrap_layout(pc_kwargs, import_module(f"arviz_plots.backend.{backend}"), ds)
+    return PlotCollection.wrap(ds, backend=backend, aes=aes, **pc_kwargs)
 
 
 def _lines_along_chain(
@@ -226,13 +225,27 @@ def plot_integration_time(
     return _lines_along_chain(ds, pc, visuals, titles={n: titles[n] for n in names})
 
 
-def _marks(da: xr.DataArray, target: Any, **kwargs: Any) -> Any:
-    """Visual: a mark at each draw where ``da`` (one chain, along ``draw``) is true."""
+def _marks(da: xr.DataArray, target: Any, *, chains: Sequence[Any], **kwargs: Any) -> Any:
+    """Visual: a mark at each draw where ``da`` (one chain, along ``draw``) is true.
+
+    The chain's row is its position in ``chains``.
+    """
     from arviz_plots.visuals import backend_from_object
 
+    row = float(list(chains).index(da.coords["chain"].item())) if "chain" in da.coords else 0.0
     draws = np.flatnonzero(np.asarray(da.values, dtype=bool)).astype(float)
-    y = np.full(draws.size, float(da.coords["chain"].item()) if "chain" in da.coords else 0.0)
-    return backend_from_object(target).scatter(draws, y, target, **kwargs)
+    return backend_from_object(target).scatter(draws, np.full(draws.size, row), target, **kwargs)
+
+
+def _chain_axis(da: xr.DataArray, target: Any, *, chains: Sequence[Any], draws: int) -> Any:
+    """Visual: the y axis lists the chains, the x axis spans every draw."""
+    from arviz_plots.visuals import backend_from_object
+
+    plot_backend = backend_from_object(target)
+    plot_backend.xlim((-0.5, draws - 0.5), target)
+    plot_backend.ylim((-0.5, len(chains) - 0.5), target)
+    plot_backend.ylabel("chain", target)
+    return plot_backend.yticks(np.arange(len(chains)), [str(c) for c in chains], target)
 
 
 def plot_divergences(
@@ -259,7 +272,8 @@ def plot_divergences(
     var_names : str or sequence of str, optional
         Kinds to show (default: all of :data:`DIVERGENCE_KINDS`).
     group, coords, plot_collection, backend, visuals, **pc_kwargs
-        As in :func:`plot_condition_number`; the visuals are ``marks``, ``title``, ``xlabel``.
+        As in :func:`plot_condition_number`; the visuals are ``marks``, ``chain_axis`` (limits
+        and chain tick labels), ``title``, ``xlabel``.
 
     Returns
     -------
@@ -276,10 +290,15 @@ def plot_divergences(
     kind = _stats(dt, group, ["divergence_kind"], coords)["divergence_kind"]
     ds = xr.Dataset({k: kind == k for k in kinds})
     pc = _collection(ds, plot_collection, backend, pc_kwargs)
+    chains = list(ds.coords["chain"].values) if "chain" in ds.coords else [0]
     kwargs = visual_kwargs(visuals, "marks")
     if kwargs is not None:
         kwargs.setdefault("marker", "|")
-        pc.map(_marks, "marks", data=ds, **kwargs)
+        pc.map(_marks, "marks", data=ds, chains=chains, **kwargs)
+    kwargs = visual_kwargs(visuals, "chain_axis")
+    if kwargs is not None:
+        pc.map(_chain_axis, "chain_axis", data=ds, ignore_aes=_BY_CHAIN, store_artist=False,
+               chains=chains, draws=ds.sizes["draw"], **kwargs)  # fmt: skip
     kwargs = visual_kwargs(visuals, "title")
     if kwargs is not None:
         for k in kinds:

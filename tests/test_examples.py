@@ -19,7 +19,9 @@ pytestmark = pytest.mark.docs
 
 @pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_example_runs(path, tmp_path):
-    env = {**os.environ, SMALL_VAR: "1", "MPLBACKEND": "Agg"}
+    # PYTHONPATH: the script imports this checkout's pymc_fisher, whichever one is installed
+    path_var = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, SMALL_VAR: "1", "MPLBACKEND": "Agg", "PYTHONPATH": path_var}
     result = subprocess.run(
         [sys.executable, str(path)],
         cwd=tmp_path,  # whatever an example writes lands here

@@ -4,6 +4,7 @@ Notebooks read ``PYMC_FISHER_EXAMPLE_SMALL`` like the examples; one that does no
 size.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     import nbformat
 
     monkeypatch.setenv(SMALL_VAR, "1")  # the kernel inherits this environment
+    # the kernel imports this checkout's pymc_fisher, whichever one is installed
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
