@@ -9,29 +9,23 @@ Gaussian over the MCMC pair plot of three coefficients, and the posterior correl
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
-import numpy as np
 import pymc as pm
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from pymc_fisher.bench.data import german_credit_data
 from pymc_fisher.laplace import fit_laplace
 from pymc_fisher.plots import correlation, plot_laplace_pair, plot_matrix_heatmap
 from pymc_fisher.summary import summary
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gc2011" / "german.csv"
-
 
 def main() -> None:
-    raw = np.loadtxt(DATA, delimiter=",", skiprows=1)
-    z = raw[:, :-1]
-    z = (z - z.mean(axis=0)) / z.std(axis=0, ddof=1)
-    x, t = np.column_stack([np.ones(len(z)), z]), raw[:, -1] - 1.0
-    names = ["Intercept", *[f"A{k}" for k in range(1, 25)]]
+    # [1, standardised covariates] and labels in {0, 1}; the folder is $PYMC_FISHER_DATA or,
+    # in a source checkout, ../shared/data
+    x, t, names = german_credit_data()
     with pm.Model(coords={"coef": names}) as model:
         w = pm.Normal("w", 0.0, 10.0, dims="coef")
         pm.Bernoulli("y", logit_p=x @ w, observed=t)
@@ -56,10 +50,10 @@ def main() -> None:
     )
     print("Pareto k:", float(laplace.diagnostics.pareto_k))
 
-    pc = plot_laplace_pair(laplace, mcmc, model, coords={"coef": ["Intercept", "A1", "A2"]})
+    pc = plot_laplace_pair(laplace, mcmc, model, coords={"coef": ["intercept", "A1", "A2"]})
     pc.savefig("laplace_vs_mcmc_pair.png")
-    ax = plot_matrix_heatmap(correlation(laplace.fit.covariance_matrix))
-    ax.figure.savefig("laplace_correlation.png", bbox_inches="tight")
+    heatmap = plot_matrix_heatmap(correlation(laplace.fit.covariance_matrix))
+    heatmap.savefig("laplace_correlation.png", bbox_inches="tight")
     plt.close("all")
 
 

@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 
-from pymc_fisher.bench import InlineExecutor, rmhmc_available, run_study
+from pymc_fisher.bench import InlineExecutor, run_study
 from pymc_fisher.bench.report import format_table, write_report
 
 SMALL = os.environ.get("PYMC_FISHER_EXAMPLE_SMALL") == "1"
@@ -23,13 +23,10 @@ SETTINGS = (
 
 
 def main(out: str) -> None:
-    samplers = ["nuts", "nutpie"]
-    if rmhmc_available():
-        samplers.append("rmhmc")  # Fisher metric: diag(1/9 + 9/2, exp(-v) I) on the funnel
-        if SMALL:  # a smoke test: nutpie's numba compilation would dominate a tiny run
-            samplers.remove("nutpie")
-    else:
-        print("RMHMC is not importable here; comparing the two NUTS implementations only")
+    # rmhmc: the Fisher metric, diag(1/9 + 9/2, exp(-v) I) on the funnel
+    samplers = ["nuts", "nutpie", "rmhmc"]
+    if SMALL:  # a smoke test: nutpie's numba compilation would dominate a tiny run
+        samplers.remove("nutpie")
     # runs go to one worker process per core; a smoke test runs them in this process instead
     executor = InlineExecutor() if SMALL else None
     table = run_study(["funnel"], samplers, out=out, executor=executor, **SETTINGS)

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pymc as pm
 
-from pymc_fisher.bench import InlineExecutor, rmhmc_available, run_study
+from pymc_fisher.bench import InlineExecutor, run_study
 from pymc_fisher.bench.report import format_table
 
 SMALL = os.environ.get("PYMC_FISHER_EXAMPLE_SMALL") == "1"
@@ -30,7 +30,7 @@ def my_model() -> pm.Model:
 
 
 if __name__ == "__main__":
-    samplers = ["nuts", "rmhmc-softabs"] if rmhmc_available() else ["nuts", "nutpie"]
+    samplers = ["nuts", "rmhmc-softabs"]
     table = run_study(
         [my_model],
         samplers,

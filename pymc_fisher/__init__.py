@@ -1,18 +1,30 @@
 """pymc_fisher: the curvature of a PyMC model as a first-class citizen.
 
 Fisher information matrices, Laplace approximations and Riemannian-manifold HMC for PyMC models.
+
+The study runner (``pymc_fisher.bench``) is imported on first use, and the plots import
+arviz-plots and matplotlib when they draw, so ``import pymc_fisher`` loads none of them (nor Dask).
 """
 
-from pymc_fisher import bench
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pymc_fisher.errors import (
     DiscreteVariableError,
+    FisherError,
     MissingPointValueError,
     NoClosedFormError,
     NonFiniteLogDensityError,
     NoObservedVariablesError,
     NotPositiveDefiniteError,
+    UnsupportedModelError,
 )
 from pymc_fisher.geometry import (
+    DesignVariableError,
+    GeodesicError,
+    ImproperJeffreysError,
     design_criteria,
     fisher_rao_distance,
     geodesic,
@@ -20,21 +32,40 @@ from pymc_fisher.geometry import (
     optimize_design,
 )
 from pymc_fisher.information import fisher_information, fisher_information_graph
-from pymc_fisher.laplace import fit_laplace
-from pymc_fisher.plots import plot_laplace_pair, plot_matrix_heatmap
+from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
+from pymc_fisher.plots import PlotError, plot_laplace_pair, plot_matrix_heatmap
+from pymc_fisher.sampler_plots import (
+    plot_condition_number,
+    plot_divergences,
+    plot_integration_time,
+)
 from pymc_fisher.samplers.step import RMHMC
 from pymc_fisher.summary import summary
 
+if TYPE_CHECKING:
+    from pymc_fisher import bench
+
 __version__ = "0.1.0"
+
+# Attributes imported on first access (PEP 562): name -> module that defines it.
+_LAZY = {"bench": "pymc_fisher.bench"}
 
 __all__ = [
     "RMHMC",
+    "DesignVariableError",
     "DiscreteVariableError",
+    "FisherError",
+    "GeodesicError",
+    "ImproperJeffreysError",
     "MissingPointValueError",
+    "ModeNotFoundError",
     "NoClosedFormError",
     "NoObservedVariablesError",
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
+    "ParetoKWarning",
+    "PlotError",
+    "UnsupportedModelError",
     "__version__",
     "bench",
     "design_criteria",
@@ -45,7 +76,24 @@ __all__ = [
     "geodesic",
     "jeffreys_prior",
     "optimize_design",
+    "plot_condition_number",
+    "plot_divergences",
+    "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
     "summary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the study runner when first asked for (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -129,16 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "compare":
             return _study(args, args.targets, args.samplers, args.out)
-        from pymc_fisher.bench import rmhmc_available
-
         samplers = ["nuts", "rmhmc-long"]  # the Fisher metric, path length 10, target 0.9
-        if not rmhmc_available():
-            samplers = ["nuts", "nutpie"]
-            print(
-                "note: pymc_fisher.samplers.step.RMHMC is not importable in this installation; "
-                "comparing PyMC's NUTS with nutpie instead.",
-                file=sys.stderr,
-            )
         out = args.out or tempfile.mkdtemp(prefix="pymc-fisher-demo-")
         print(
             f"demo: {DEMO_TARGET}, {' vs '.join(samplers)}, {args.chains} chains x "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create (or refresh) .venv at the repository root with a Python >= 3.12 found on this machine.
-# Usage: bash scripts/bootstrap.sh [EXTRA]   (EXTRA: test [default] or bench)
+# Usage: bash scripts/bootstrap.sh [EXTRA]   (EXTRA: test [default: every feature], plots, bench,
+#        or baseline [pymc-extras, for benchmarks/bench_laplace.py; it pins an older PyMC])
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 extra=${1:-test}

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Set up .venv and run the whole test suite: the default tier, then the slow (statistical) tier.
-# Extra arguments go to both pytest runs, e.g. `bash scripts/test.sh -x -k fisher`.
+# Set up .venv and run the whole test suite, one tier after the other:
+#   default  (fast: exact checks, doctests)          pytest
+#   slow     (statistical sampler tests, long runs)  pytest -m slow
+#   docs     (examples and notebooks, fresh process) pytest -m docs
+# Extra arguments go to every pytest run, e.g. `bash scripts/test.sh -x -k fisher`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/bootstrap.sh" test
 cd "$root"
 py=.venv/bin/python
-$py -m pytest -n 2 -q "$@"
-status=0
-# doctest items carry no marker, so -m slow leaves them to the first run
-$py -m pytest -n 2 -q -m slow "$@" || status=$?
-# exit code 5 = no slow test collected (e.g. with -k); that is not a failure
-if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
+
+tier() {  # run one tier; exit code 5 (no test collected, e.g. with -k) is not a failure
+  local status=0
+  "$py" -m pytest -n 2 -q "$@" || status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
+}
+
+tier "$@"
+# doctest items carry no marker, so -m slow and -m docs leave them to the first run
+tier -m slow "$@"
+tier -m docs "$@"

@@ -1,9 +1,10 @@
-"""Every notebook in notebooks/ executes top to bottom (nbclient), with small settings.
+"""Every notebook in notebooks/ executes top to bottom with nbclient (the ``docs`` tier).
 
 Notebooks read ``PYMC_FISHER_EXAMPLE_SMALL`` like the examples; one that does not runs at full
-size in the slow tier.
+size.
 """
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,19 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_VAR = "PYMC_FISHER_EXAMPLE_SMALL"
 
-
-def _cases():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        marks = [] if SMALL_VAR in path.read_text() else [pytest.mark.slow]
-        yield pytest.param(path, id=path.name, marks=marks)
+pytestmark = pytest.mark.docs
 
 
-@pytest.mark.parametrize("path", list(_cases()))
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path, monkeypatch):
     import nbclient  # test dependencies: nbclient, nbformat, ipykernel
     import nbformat
 
     monkeypatch.setenv(SMALL_VAR, "1")  # the kernel inherits this environment
+    # the kernel imports this checkout's pymc_fisher, whichever one is installed
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(

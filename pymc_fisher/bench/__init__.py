@@ -22,7 +22,6 @@ from pymc_fisher.bench.samplers import (
     available_samplers,
     get_sampler,
     register_sampler,
-    rmhmc_available,
 )
 from pymc_fisher.bench.store import load_run, load_study, run_key
 from pymc_fisher.bench.targets import (
@@ -61,7 +60,6 @@ __all__ = [
     "plot_ranks",
     "register_sampler",
     "register_target",
-    "rmhmc_available",
     "run_key",
     "run_one",
     "run_study",

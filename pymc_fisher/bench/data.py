@@ -1,8 +1,15 @@
 """Benchmark data of Girolami & Calderhead (2011): German credit and stochastic volatility.
 
-The files live outside the package, in ``<repo>/../shared/data/gc2011`` (see the README there).
-Set the environment variable ``PYMC_FISHER_DATA`` to the ``gc2011`` folder (or to a folder that
-holds it) to read them from elsewhere.
+The files are not part of the package (an installed ``pymc_fisher`` does not carry them). They
+are looked for in, first match wins:
+
+1. ``$PYMC_FISHER_DATA``, the ``gc2011`` folder itself or a folder that holds it;
+2. in a source checkout only (a ``pyproject.toml`` beside the package),
+   ``<checkout>/../shared/data/gc2011`` (see the README there).
+
+When neither has them, :class:`~pymc_fisher.bench.errors.DataNotFoundError` says where it looked
+and what to set. Only the targets that need the data (``german_credit``,
+``stochastic_volatility``) read it, when they are built.
 """
 
 from __future__ import annotations
@@ -18,7 +25,16 @@ from pymc_fisher.bench.errors import DataNotFoundError
 __all__ = ["DATA_ENV_VAR", "data_dir", "german_credit_data", "stochastic_volatility_data"]
 
 DATA_ENV_VAR = "PYMC_FISHER_DATA"
-_REPO = Path(__file__).resolve().parents[2]
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _candidates() -> list[Path]:
+    override = os.environ.get(DATA_ENV_VAR)
+    if override:
+        return [Path(override), Path(override) / "gc2011"]
+    if (_CHECKOUT / "pyproject.toml").is_file():  # a source checkout, not site-packages
+        return [_CHECKOUT.parent / "shared" / "data" / "gc2011"]
+    return []
 
 
 def data_dir() -> Path:
@@ -27,25 +43,23 @@ def data_dir() -> Path:
     Returns
     -------
     pathlib.Path
-        ``$PYMC_FISHER_DATA`` (or its ``gc2011`` subfolder) when set, else
-        ``<repo>/../shared/data/gc2011``.
+        ``$PYMC_FISHER_DATA`` (or its ``gc2011`` subfolder) when set, else, in a source
+        checkout, ``<checkout>/../shared/data/gc2011``.
 
     Raises
     ------
     DataNotFoundError
-        When the folder does not exist.
+        When no candidate folder holds the files.
     """
-    override = os.environ.get(DATA_ENV_VAR)
-    if override:
-        candidates = [Path(override), Path(override) / "gc2011"]
-    else:
-        candidates = [_REPO.parent / "shared" / "data" / "gc2011"]
+    candidates = _candidates()
     for folder in candidates:
         if (folder / "german.csv").is_file() or (folder / "stochvol_sim2000.csv").is_file():
             return folder
+    looked = f"looked in {', '.join(map(str, candidates))}" if candidates else "not set"
     raise DataNotFoundError(
-        f"benchmark data not found in {', '.join(map(str, candidates))}; set {DATA_ENV_VAR} "
-        "to the folder holding german.csv and stochvol_sim2000.csv"
+        f"the Girolami & Calderhead (2011) benchmark data are not installed with pymc_fisher "
+        f"({DATA_ENV_VAR} {looked}); set {DATA_ENV_VAR} to the folder holding german.csv and "
+        "stochvol_sim2000.csv"
     )
 
 

@@ -5,11 +5,15 @@ Conventions (the same for every sampler, so rows compare):
 - ESS and R-hat are taken over every element of the model's free variables (constrained
   space, as in ``posterior``); ``ess_bulk_min``/``ess_tail_min`` are the smallest, ``rhat_max``
   the largest (rank-normalised split R-hat).
-- ``grad_evals`` sums ``n_steps`` over warm-up and kept draws: leapfrog steps, one gradient each
-  for NUTS. For RMHMC a step also solves its implicit updates, so ``n_steps`` is a lower bound
-  on its cost; compare seconds as well.
-- ``ess_per_second = ess_bulk_min / wall_seconds`` with ``wall_seconds`` the sampling time
-  (warm-up included, compilation excluded: that is ``compile_seconds``).
+- ``grad_evals`` counts every gradient evaluation over warm-up and kept draws: the sum of the
+  ``gradient_evaluations`` sample statistic when the sampler records it (RMHMC: it includes the
+  implicit updates' fixed-point iterations), else the sum of ``n_steps`` (one gradient per
+  leapfrog step, as for NUTS and nutpie).
+- ``ess_min = min(ess_bulk_min, ess_tail_min)``: every comparison column divides the worse of the
+  two, so a sampler cannot look good on the centre while missing the tails.
+- ``ess_per_second = ess_min / wall_seconds`` with ``wall_seconds`` the sampling time
+  (warm-up included, compilation excluded: that is ``compile_seconds``);
+  ``ess_per_gradient = ess_min / grad_evals``.
 - ``max_bias_z = max |mean − reference| / MCSE(mean)`` over the referenced elements; MCSE from
   ``arviz_stats.mcse`` (or ``sd/√n`` for independent draws).
 """
@@ -36,6 +40,7 @@ COLUMNS = (
     "grad_evals",
     "ess_bulk_min",
     "ess_tail_min",
+    "ess_min",
     "ess_per_second",
     "ess_per_gradient",
     "rhat_max",
@@ -58,15 +63,34 @@ def _extreme(values: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
     return float(fn(finite)) if finite.size else float("nan")
 
 
+# Sample statistics that count gradients, most complete first: RMHMC records every gradient of
+# its implicit solves in ``gradient_evaluations``; ``n_steps`` (leapfrog steps) is one gradient
+# each for NUTS and nutpie, and a lower bound for an implicit integrator.
+_GRADIENT_STATS = ("gradient_evaluations", "n_steps")
+
+
 def grad_evals(tree: xr.DataTree) -> int | None:
-    """Sum of ``n_steps`` over ``warmup_sample_stats`` and ``sample_stats``; None if absent."""
-    total, found = 0.0, False
-    for group in ("warmup_sample_stats", "sample_stats"):
-        stats = tree[group].to_dataset() if group in tree.children else xr.Dataset()
-        if "n_steps" in stats.data_vars:
-            total += float(np.nansum(stats["n_steps"].values))
-            found = True
-    return round(total) if found else None
+    """Gradient evaluations over ``warmup_sample_stats`` and ``sample_stats``; None if unknown.
+
+    The sum of ``gradient_evaluations`` when the sampler records it, else of ``n_steps``. The
+    statistic is chosen once for the whole run, so warm-up and draws are counted alike.
+
+    Examples
+    --------
+    >>> ones = np.ones((1, 4))
+    >>> stats = xr.Dataset({"n_steps": (("chain", "draw"), 3 * ones),
+    ...                     "gradient_evaluations": (("chain", "draw"), 20 * ones)})
+    >>> grad_evals(xr.DataTree.from_dict({"sample_stats": stats}))
+    80
+    """
+    groups = [
+        tree[g].to_dataset() for g in ("warmup_sample_stats", "sample_stats") if g in tree.children
+    ]
+    for name in _GRADIENT_STATS:
+        counts = [float(np.nansum(s[name].values)) for s in groups if name in s.data_vars]
+        if counts:
+            return round(sum(counts))
+    return None
 
 
 def bias_z(
@@ -159,6 +183,7 @@ def summarize_run(
         divergences: int | None = int(stats["diverging"].values.sum())
     else:
         divergences = 0 if iid else None
+    ess_min = float(np.minimum(ess_bulk, ess_tail))  # NaN if either is: never hide one
     max_z = float("nan")
     if reference:
         max_z = float(np.max(np.abs(bias_z(tree["posterior"].to_dataset(), reference, iid=iid))))
@@ -168,8 +193,9 @@ def summarize_run(
         "grad_evals": n_grad,
         "ess_bulk_min": ess_bulk,
         "ess_tail_min": ess_tail,
-        "ess_per_second": ess_bulk / wall_seconds if wall_seconds > 0 else float("nan"),
-        "ess_per_gradient": ess_bulk / n_grad if n_grad else float("nan"),
+        "ess_min": ess_min,
+        "ess_per_second": ess_min / wall_seconds if wall_seconds > 0 else float("nan"),
+        "ess_per_gradient": ess_min / n_grad if n_grad else float("nan"),
         "rhat_max": rhat_max,
         "divergences": divergences,
         "max_bias_z": max_z,

@@ -1,15 +1,22 @@
-"""Progress over the runs of a study: a rich bar on a terminal, plain lines otherwise."""
+"""Progress over the runs of a study: rich's progress bar (as PyMC's), one line per finished run."""
 
 from __future__ import annotations
 
 import sys
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
 __all__ = ["Progress"]
 
 
 class Progress:
-    """Count finished runs; print one line per run, or draw a bar when ``stream`` is a terminal.
+    """Count finished runs on a rich progress bar, and log one line per run above it.
+
+    On a terminal the bar is live; elsewhere (a log file, CI) rich draws no bar and the lines
+    ``[done/total] label`` are the record.
 
     Parameters
     ----------
@@ -22,49 +29,38 @@ class Progress:
     """
 
     def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.stream = stream or sys.stderr
-        self._bar = None
-        if enabled and total and self.stream.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-            from rich.progress import Progress as RichProgress
-
-            self._bar = RichProgress(
-                TextColumn("runs"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-                console=Console(file=self.stream),
-            )
-            self._task = self._bar.add_task("", total=total)
-            self._bar.start()
+        self.total, self.done = total, 0
+        self._bar = RichProgress(
+            TextColumn("runs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=Console(file=stream or sys.stderr),
+            disable=not enabled,
+            transient=True,  # the per-run lines are the record; the bar goes when done
+        )
+        self._task = self._bar.add_task("", total=total)
+        self._bar.start()
 
     def skip(self, n: int) -> None:
         """Report ``n`` runs already finished in an earlier session."""
-        if n and self.enabled:
-            self._print(f"resuming: {n} finished run(s) found, {self.total - n} to go")
-        self.advance(n, quiet=True)
+        if n:
+            self._log(f"resuming: {n} finished run(s) found, {self.total - n} to go")
+        self.done += n
+        self._bar.update(self._task, advance=n)
 
-    def advance(self, n: int = 1, *, label: str = "", quiet: bool = False) -> None:
+    def advance(self, n: int = 1, *, label: str = "") -> None:
         """Count ``n`` more finished runs, labelled ``label``."""
         self.done += n
-        if not self.enabled:
-            return
-        if self._bar is not None:
-            self._bar.update(self._task, advance=n, description=label)
-        elif not quiet:
-            self._print(f"[{self.done}/{self.total}] {label}")
+        self._bar.update(self._task, advance=n, description=label)
+        self._log(f"[{self.done}/{self.total}] {label}")
 
     def close(self) -> None:
-        """Stop the bar (plain lines need no closing)."""
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+        """Stop the bar."""
+        self._bar.stop()
 
-    def _print(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.console.print(text)
-        else:
-            print(text, file=self.stream, flush=True)
+    def _log(self, text: str) -> None:
+        if not self._bar.disable:
+            # plain text: a label may hold brackets, and a log line is not to be wrapped
+            self._bar.console.print(text, markup=False, highlight=False, soft_wrap=True)

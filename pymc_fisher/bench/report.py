@@ -20,6 +20,7 @@ _FORMATS = {
     "compile_seconds": "{:.2f}",
     "ess_bulk_min": "{:.0f}",
     "ess_tail_min": "{:.0f}",
+    "ess_min": "{:.0f}",
     "ess_per_second": "{:.3g}",
     "ess_per_gradient": "{:.3g}",
     "rhat_max": "{:.3f}",
@@ -48,7 +49,9 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def plot_ess_per_second(table: pd.DataFrame, *, log: bool = True) -> Any:
-    """Bar chart of bulk ESS per second: one panel per target, one bar per sampler.
+    """Bar chart of ESS per second: one panel per target, one bar per sampler.
+
+    The ESS is the smaller of the bulk and tail ESS (``ess_min``).
 
     Bars are the mean over seeds, dots the individual seeds.
 
@@ -78,7 +81,7 @@ def plot_ess_per_second(table: pd.DataFrame, *, log: bool = True) -> Any:
         ax.set_title(target)
         if log:
             ax.set_yscale("log")
-    axes[0][0].set_ylabel("min bulk ESS per second")
+    axes[0][0].set_ylabel("min(bulk, tail) ESS per second")
     fig.tight_layout()
     return fig
 

@@ -157,7 +157,7 @@ def run_study(
     pandas.DataFrame
         Columns :data:`pymc_fisher.bench.COLUMNS`: ``target``, ``sampler``, ``seed``,
         ``wall_seconds``, ``compile_seconds``, ``grad_evals``, ``ess_bulk_min``,
-        ``ess_tail_min``, ``ess_per_second``, ``ess_per_gradient``, ``rhat_max``,
+        ``ess_tail_min``, ``ess_min``, ``ess_per_second``, ``ess_per_gradient``, ``rhat_max``,
         ``divergences``, ``max_bias_z`` (NaN without a reference), in the order of
         ``targets × samplers × seeds``. See :mod:`pymc_fisher.bench.metrics` for definitions.
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +42,6 @@ __all__ = [
     "available_samplers",
     "get_sampler",
     "register_sampler",
-    "rmhmc_available",
     "sample_laplace",
     "sample_nutpie",
     "sample_nuts",
@@ -140,15 +138,6 @@ def sample_nutpie(model: pm.Model, settings: RunSettings) -> SamplerRun:
     return SamplerRun(tree, compiled - start, done - compiled)
 
 
-def rmhmc_available() -> bool:
-    """Whether ``pymc_fisher.samplers.step.RMHMC`` can be imported in this environment."""
-    try:
-        from pymc_fisher.samplers.step import RMHMC  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
     """``pymc_fisher`` RMHMC; ``options`` go to the step method (its defaults otherwise).
 
@@ -171,13 +160,10 @@ def sample_laplace(model: pm.Model, settings: RunSettings) -> SamplerRun:
     """
     from pymc_fisher.laplace import fit_laplace
 
-    kwargs: dict[str, Any] = {"random_seed": settings.seed}
-    if "chains" in inspect.signature(fit_laplace).parameters:
-        kwargs.update(chains=settings.chains, draws=settings.draws)
-    else:
-        kwargs.update(draws=settings.chains * settings.draws)
     start = time.perf_counter()
-    tree = fit_laplace(model, **kwargs)
+    tree = fit_laplace(
+        model, chains=settings.chains, draws=settings.draws, random_seed=settings.seed
+    )
     done = time.perf_counter()
     return SamplerRun(tree, float("nan"), done - start, iid=True)
 

@@ -73,6 +73,9 @@ def load_row(
 ) -> dict[str, Any] | None:
     """Return the saved row of run ``key``, or None when the run has not finished.
 
+    A row saved before a column of :data:`COLUMNS` existed counts as not finished: its
+    comparison columns were computed by an older definition, so the run is done again.
+
     Raises
     ------
     StudyError
@@ -88,6 +91,8 @@ def load_row(
             f"{path} was run with {record['settings']}, not {dict(settings)}; "
             "use another out folder or delete that run"
         )
+    if not set(COLUMNS) <= set(record["row"]):
+        return None
     return record["row"]
 
 

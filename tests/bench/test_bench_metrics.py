@@ -57,6 +57,57 @@ def test_grad_evals_counts_warmup_and_draws():
     assert grad_evals(_tree(post)) is None
 
 
+def test_grad_evals_prefers_the_recorded_gradient_evaluations():
+    # RMHMC: 3 leapfrog steps per draw, 17 gradients (the implicit solves' iterations included)
+    def stats(n, steps, grads):
+        return xr.Dataset(
+            {
+                "n_steps": (("chain", "draw"), np.full((2, n), steps)),
+                "gradient_evaluations": (("chain", "draw"), np.full((2, n), grads)),
+            }
+        )
+
+    post = xr.Dataset({"a": (("chain", "draw"), np.zeros((2, 10)))})
+    tree = _tree(post, sample_stats=stats(10, 3, 17), warmup_sample_stats=stats(5, 4, 30))
+    assert grad_evals(tree) == 2 * 10 * 17 + 2 * 5 * 30
+    # warm-up without the statistic (e.g. discarded): still not mixed with n_steps
+    tree = _tree(
+        post,
+        sample_stats=stats(10, 3, 17),
+        warmup_sample_stats=xr.Dataset({"n_steps": (("chain", "draw"), np.full((2, 5), 4))}),
+    )
+    assert grad_evals(tree) == 2 * 10 * 17
+
+
+def test_comparisons_divide_the_smaller_of_bulk_and_tail_ess():
+    # AR(1) draws with heavy tails: bulk and tail ESS differ, and the ratio columns follow the
+    # smaller one, whichever it is
+    rng = np.random.default_rng(3)
+    e = rng.standard_t(df=3, size=(2, 1000))
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0]
+    for t in range(1, x.shape[1]):
+        x[:, t] = 0.9 * x[:, t - 1] + e[:, t]
+    post = xr.Dataset({"a": (("chain", "draw"), x)})
+    stats = xr.Dataset(
+        {
+            "n_steps": (("chain", "draw"), np.full((2, 1000), 2)),
+            "gradient_evaluations": (("chain", "draw"), np.full((2, 1000), 9)),
+        }
+    )
+    row = summarize_run(
+        _tree(post, sample_stats=stats), var_names=["a"], wall_seconds=4.0, compile_seconds=0.0
+    )
+    dims = ["chain", "draw"]
+    bulk = float(azs.ess(post, sample_dims=dims, method="bulk")["a"])
+    tail = float(azs.ess(post, sample_dims=dims, method="tail")["a"])
+    assert not np.isclose(bulk, tail)
+    assert row["ess_min"] == pytest.approx(min(bulk, tail))
+    assert row["grad_evals"] == 2 * 1000 * 9
+    assert row["ess_per_gradient"] == pytest.approx(min(bulk, tail) / (2 * 1000 * 9))
+    assert row["ess_per_second"] == pytest.approx(min(bulk, tail) / 4.0)
+
+
 def test_summarize_run_mcmc_columns():
     rng = np.random.default_rng(2)
     post = xr.Dataset(
@@ -83,8 +134,10 @@ def test_summarize_run_mcmc_columns():
     ess = float(azs.ess(post[["a"]], sample_dims=["chain", "draw"], method="bulk")["a"])
     assert row["ess_bulk_min"] == pytest.approx(ess)
     assert row["grad_evals"] == 4000
-    assert row["ess_per_gradient"] == pytest.approx(ess / 4000)
-    assert row["ess_per_second"] == pytest.approx(ess / 2.0)
+    tail = float(azs.ess(post[["a"]], sample_dims=["chain", "draw"], method="tail")["a"])
+    assert row["ess_tail_min"] == pytest.approx(tail)
+    assert row["ess_per_gradient"] == pytest.approx(min(ess, tail) / 4000)
+    assert row["ess_per_second"] == pytest.approx(min(ess, tail) / 2.0)
     assert row["divergences"] == 3
     assert 0.99 < row["rhat_max"] < 1.05
     assert np.isfinite(row["max_bias_z"])
@@ -95,7 +148,7 @@ def test_summarize_run_iid_and_no_reference():
     row = summarize_run(
         _tree(post), var_names=["a"], wall_seconds=0.5, compile_seconds=math.nan, iid=True
     )
-    assert row["ess_bulk_min"] == row["ess_tail_min"] == 10
+    assert row["ess_bulk_min"] == row["ess_tail_min"] == row["ess_min"] == 10
     assert math.isnan(row["rhat_max"])
     assert math.isnan(row["max_bias_z"])
     assert row["grad_evals"] is None

@@ -148,6 +148,20 @@ def test_resume_after_interruption(tmp_path):
     assert saved["settings"] == {"draws": 60, "tune": 60, "chains": 2}
 
 
+def test_a_row_saved_without_a_current_column_is_run_again(tmp_path):
+    log = tmp_path / "log"
+    log.mkdir()
+    kwargs = {"seeds": [0], "executor": InlineExecutor(), "out": tmp_path / "s", "progress": False}
+    run_study([SHIFTED], [("fake", _counting_sampler(log))], **kwargs, **SMALL)
+    path = tmp_path / "s" / "runs" / "shifted__fake__seed0.json"
+    record = json.loads(path.read_text())
+    del record["row"]["ess_min"]  # as saved before the column existed
+    path.write_text(json.dumps(record))
+    table = run_study([SHIFTED], [("fake", _counting_sampler(log))], **kwargs, **SMALL)
+    assert len(list(log.iterdir())) == 2
+    assert table["ess_min"].notna().all()
+
+
 def test_resume_refuses_other_settings(tmp_path):
     kwargs = {"executor": InlineExecutor(), "out": tmp_path, "progress": False}
     run_study([SHIFTED], [("fake", fake_sampler)], seeds=[0], **kwargs, **SMALL)

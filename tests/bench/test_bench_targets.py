@@ -126,6 +126,17 @@ def test_data_folder_override(monkeypatch, tmp_path):
     assert design.shape == (500, 25)
 
 
+def test_installed_package_without_data_says_what_to_set(monkeypatch, tmp_path):
+    import pymc_fisher.bench.data as data
+
+    # as installed in site-packages: no pyproject.toml beside the package, no variable set
+    monkeypatch.setattr(data, "_CHECKOUT", tmp_path)
+    monkeypatch.delenv(DATA_ENV_VAR, raising=False)
+    with pytest.raises(DataNotFoundError, match=f"not installed with pymc_fisher.*{DATA_ENV_VAR}"):
+        german_credit_data()
+    assert isinstance(get_target("german_credit"), Target)  # listing a target reads no data
+
+
 def test_as_target_accepts_models_and_callables():
     with pm.Model(name="mine") as model:
         pm.Normal("a")

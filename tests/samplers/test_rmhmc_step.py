@@ -74,13 +74,19 @@ def test_sample_stats_names_and_arviz(funnel_idata):
 
 
 def test_plot_energy_reads_the_stats(funnel_idata):
-    pytest.importorskip("matplotlib")
+    import arviz_plots
+    import arviz_stats
     import matplotlib
+    import matplotlib.pyplot as plt
 
     matplotlib.use("Agg")
-    import arviz_plots
-
-    arviz_plots.plot_energy(funnel_idata, backend="matplotlib")
+    pc = arviz_plots.plot_energy(funnel_idata, backend="matplotlib")
+    # both energy distributions drawn, and one BFMI point per chain at the value of our energies
+    assert list(pc.viz["dist"]["energy"].values) == ["marginal", "transition"]
+    points = np.asarray(pc.viz["bfmi_points"]["bfmi"].item().get_offsets(), dtype=float)
+    bfmi = arviz_stats.bfmi(funnel_idata)["energy"].values
+    np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(bfmi))
+    plt.close("all")
 
 
 def test_fresh_adaptation_per_chain():
