@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "compare":
             return _study(args, args.targets, args.samplers, args.out)
-        samplers = ["nuts", "rmhmc-long"]  # the Fisher metric, path length 10, target 0.9
+        samplers = ["nuts", "rmhmc"]  # RMHMC with its defaults (automatic integration time)
         out = args.out or tempfile.mkdtemp(prefix="pymc-fisher-demo-")
         print(
             f"demo: {DEMO_TARGET}, {' vs '.join(samplers)}, {args.chains} chains x "

@@ -70,7 +70,7 @@ def test_demo_small(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "study.csv")
     assert set(table["target"]) == {"funnel"}
     assert table["sampler"].iloc[0] == "nuts"
-    assert list(table["sampler"]) == ["nuts", "rmhmc-long"]
+    assert list(table["sampler"]) == ["nuts", "rmhmc"]
     assert "demo: funnel" in printed.err
 
 

@@ -238,7 +238,7 @@ for _metric, _trajectory in [
         _name.replace("-fisher-nuts", "-nuts"),
         functools.partial(sample_rmhmc, metric=_metric, trajectory=_trajectory),
     )
-# a long fixed path: what the funnel and eight schools need (path length is not adapted yet)
+# a fixed path of 10 (the hand-tuned setting of earlier versions, before path_length="auto")
 register_sampler(
     "rmhmc-long",
     functools.partial(sample_rmhmc, metric="fisher", path_length=10.0, target_accept=0.9),
