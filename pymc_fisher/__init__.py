@@ -20,7 +20,7 @@ from pymc_fisher.geometry import (
     optimize_design,
 )
 from pymc_fisher.information import fisher_information, fisher_information_graph
-from pymc_fisher.laplace import fit_laplace
+from pymc_fisher.laplace import ModeNotFoundError, fit_laplace
 from pymc_fisher.plots import plot_laplace_pair, plot_matrix_heatmap
 from pymc_fisher.samplers.step import RMHMC
 from pymc_fisher.summary import summary
@@ -31,6 +31,7 @@ __all__ = [
     "RMHMC",
     "DiscreteVariableError",
     "MissingPointValueError",
+    "ModeNotFoundError",
     "NoClosedFormError",
     "NoObservedVariablesError",
     "NonFiniteLogDensityError",

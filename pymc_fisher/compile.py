@@ -13,6 +13,7 @@ from typing import Any
 import pymc as pm
 import pytensor
 from pytensor.compile import Function
+from pytensor.compile.mode import Mode
 from pytensor.tensor.variable import TensorVariable
 
 __all__ = ["cached", "compile_function", "model_key"]
@@ -26,7 +27,7 @@ def compile_function(
     *,
     name: str | None = None,
     random_seed: int | None = None,
-    mode: str | None = None,
+    mode: str | Mode | None = None,
     sampling: bool = False,
 ) -> Function:
     """Compile ``outputs`` as a function of ``inputs`` (PyTensor's default mode unless ``mode``).

@@ -6,6 +6,7 @@ PUBLIC = {
     "RMHMC",
     "DiscreteVariableError",
     "MissingPointValueError",
+    "ModeNotFoundError",
     "NoClosedFormError",
     "NoObservedVariablesError",
     "NonFiniteLogDensityError",
