@@ -126,12 +126,13 @@ def fit_laplace(
         Sharpness of the SoftAbs map (``on_non_positive_definite="softabs"``).
     compile_mode
         PyTensor compile mode of the fit's functions. ``"LAPLACE"`` (default,
-        :data:`pymc_fisher.laplace.compile_mode.LAPLACE_MODE`): PyTensor's ``fast_run``
-        rewrites, stabilisation included, with the Python VM linker, so no C or Numba code is
-        generated (the functions run a few dozen times: generating code costs more than it
-        saves). Any PyTensor mode or mode name is passed on; ``None`` is PyTensor's default
-        mode. ``"FAST_COMPILE"`` skips the stabilising rewrites PyMC's log densities rely on
-        (``Bernoulli(logit_p=x)`` is ``-inf`` at ``x = -800``).
+        :data:`pymc_fisher.laplace.compile_mode.LAPLACE_MODE`): PyTensor's canonicalising,
+        stabilising and specialising rewrites (those of ``fast_run`` that decide the numbers)
+        with the Python VM linker, so no C or Numba code is generated (the functions run a few
+        dozen times: generating code costs more than it saves). Any PyTensor mode or mode name
+        is passed on; ``None`` is PyTensor's default mode. ``"FAST_COMPILE"`` skips the
+        stabilising rewrites PyMC's log densities rely on (``Bernoulli(logit_p=x)`` is
+        ``-inf`` at ``x = -800``).
 
     Returns
     -------
