@@ -10,9 +10,7 @@ from pymc_fisher import ModeNotFoundError
 from pymc_fisher.laplace import fit_laplace
 from pymc_fisher.laplace.graphs import laplace_functions
 from pymc_fisher.laplace.mode import find_mode
-
-EIGHT_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
-EIGHT_SCHOOLS_SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+from tests.samplers.models import eight_schools_centered
 
 
 def untransformed_scale(sum_of_squares: float, n: int) -> pm.Model:
@@ -102,20 +100,11 @@ def test_ar5_with_a_newton_step_out_of_the_support_fits():
     np.testing.assert_allclose(mean[:5], ridge, rtol=1e-7)
 
 
-def centered_eight_schools() -> pm.Model:
-    with pm.Model() as model:
-        mu = pm.Normal("mu", 0, 5)
-        tau = pm.HalfCauchy("tau", 5)
-        theta = pm.Normal("theta", mu, tau, shape=8)
-        pm.Normal("y", theta, EIGHT_SCHOOLS_SIGMA, observed=EIGHT_SCHOOLS_Y)
-    return model
-
-
 @pytest.mark.parametrize("jacobian", [True, False])
 def test_centered_eight_schools_has_no_mode_and_says_tau(jacobian):
     # with θ = μ, log p = −(8 − jacobian) log τ + const → +∞ as log τ → −∞ (Neal's funnel)
     with pytest.raises(ModeNotFoundError, match=r"no mode.*tau_log__ decreasing") as info:
-        fit_laplace(centered_eight_schools(), jacobian=jacobian, random_seed=0)
+        fit_laplace(eight_schools_centered(), jacobian=jacobian, random_seed=0)
     message = str(info.value)
     assert "non-centered" in message
     assert "MCMC" in message
