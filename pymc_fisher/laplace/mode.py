@@ -181,9 +181,10 @@ def _runaway(
 ) -> tuple[Runaway | None, int]:
     """A ray from ``theta`` along which ``log p`` keeps rising, and the evaluations it took.
 
-    Candidates: the way the search has been moving (``theta − earlier``), then each coordinate
-    carrying a large share of the gradient, in the gradient's direction, provided the search
-    also moved it that way (an ascent it kept following, not a passing slope).
+    Candidates, simplest first: each coordinate carrying a large share of the gradient, in the
+    gradient's direction, provided the search also moved it that way (an ascent it kept
+    following, not a passing slope); then the way the search has been moving
+    (``theta − earlier``).
     """
     moved = theta - earlier
     candidates = []
@@ -194,7 +195,7 @@ def _runaway(
         unit = np.zeros_like(theta)
         unit[i] = np.sign(g[i])
         candidates.append(unit)
-    if np.any(moved):  # after the single coordinates: the simplest explanation first
+    if np.any(moved):
         candidates.append(moved / np.max(np.abs(moved)))
     evaluations = 0
     for direction in candidates:
