@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--cold-repeats", type=int, default=1)
     parser.add_argument("--warm-repeats", type=int, default=3)
     parser.add_argument("--models", nargs="*", default=list(MODELS))
+    # without pymc-extras installed, "--impls pymc_fisher" times ours alone (no ratio)
+    parser.add_argument("--impls", nargs="*", default=list(IMPLS), choices=IMPLS)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
@@ -89,7 +91,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as root:
         for name in args.models:
-            for impl in IMPLS:
+            for impl in args.impls:
                 samples: dict[str, list[dict]] = {"cold": [], "warm": []}
                 for r in range(args.cold_repeats):
                     cache = str(Path(root) / f"{impl}_{name}_{r}")
@@ -109,6 +111,8 @@ def main() -> None:
                         f"{np.median(fits):7.2f} s",
                         flush=True,
                     )
+    if set(args.impls) != set(IMPLS):
+        return
     # The headline is the fit_laplace call in a fresh process (compilation included); the whole
     # process adds Python start-up and `import pymc` (~2.5 s), which neither library changes.
     print("\nratio pymc_fisher / pymc_extras, medians: fit_laplace call in a fresh process")

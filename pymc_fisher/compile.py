@@ -21,6 +21,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 from pytensor.compile import Function, SharedVariable
+from pytensor.compile.mode import Mode
 from pytensor.tensor.variable import TensorVariable
 
 __all__ = ["cached", "compile_function", "model_key", "shape_signature"]
@@ -34,7 +35,7 @@ def compile_function(
     *,
     name: str | None = None,
     random_seed: int | None = None,
-    mode: str | None = None,
+    mode: str | Mode | None = None,
     sampling: bool = False,
 ) -> Function:
     """Compile ``outputs`` as a function of ``inputs`` (PyTensor's default mode unless ``mode``).

@@ -7,10 +7,11 @@ from typing import Literal
 
 import numpy as np
 import pymc as pm
-import pytensor
 import xarray as xr
 from arviz_stats.base import array_stats
+from pytensor.compile.mode import Mode
 
+from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME
 from pymc_fisher.laplace.graphs import laplace_functions
 from pymc_fisher.laplace.groups import data_groups, matrix, posterior_group, unconstrained_group
 from pymc_fisher.laplace.mode import find_mode
@@ -26,6 +27,22 @@ from pymc_fisher.linalg import (
 __all__ = ["ParetoKWarning", "fit_laplace", "pareto_k"]
 
 PARETO_K_THRESHOLD = 0.7
+
+
+# What to do when log p runs away along a ray (find_mode's ModeNotFoundError).
+_NO_MODE_ADVICE = {
+    True: (
+        "A Laplace approximation needs a mode: reparametrise (a non-centered parametrisation, "
+        "theta = mu + tau * z with z ~ Normal(0, 1)), try jacobian=False (the mode of the "
+        "constrained density, which exists for some such models), or sample with MCMC "
+        "(pm.sample), which needs no mode."
+    ),
+    False: (
+        "A Laplace approximation needs a mode: reparametrise (a non-centered parametrisation, "
+        "theta = mu + tau * z with z ~ Normal(0, 1)), or sample with MCMC (pm.sample), which "
+        "needs no mode."
+    ),
+}
 
 
 class ParetoKWarning(UserWarning):
@@ -65,7 +82,7 @@ def fit_laplace(
     gtol: float = 1e-9,
     maxiter: int = 200,
     softabs_alpha: float = 1e6,
-    compile_mode: str | None = "FAST_COMPILE",
+    compile_mode: str | Mode | None = LAPLACE_MODE_NAME,
 ) -> xr.DataTree:
     r"""Laplace approximation: a Gaussian at the posterior mode with covariance ``(−H)⁻¹``.
 
@@ -108,14 +125,14 @@ def fit_laplace(
     softabs_alpha
         Sharpness of the SoftAbs map (``on_non_positive_definite="softabs"``).
     compile_mode
-        PyTensor compile mode of the fit's functions (and of PyMC's initial point).
-        ``"FAST_COMPILE"`` (default) generates no C or Numba code: the functions run a few dozen
-        times, so generating code costs more than it saves (measured on German credit: a
-        fresh-process fit in about 0.8 s, against 1.5 s with Numba and a warm cache and 98 s
-        with an empty one). It also skips PyTensor's stabilising rewrites, so a log density
-        written in an unstable form (``log(sigmoid(x))``) is evaluated as written; use the
-        stable functions (``pm.math.log_sigmoid``) or ``compile_mode=None`` (PyTensor's
-        default mode).
+        PyTensor compile mode of the fit's functions. ``"LAPLACE"`` (default,
+        :data:`pymc_fisher.laplace.compile_mode.LAPLACE_MODE`): PyTensor's canonicalising,
+        stabilising and specialising rewrites (those of ``fast_run`` that decide the numbers)
+        with the Python VM linker, so no C or Numba code is generated (the functions run a few
+        dozen times: generating code costs more than it saves). Any PyTensor mode or mode name
+        is passed on; ``None`` is PyTensor's default mode. ``"FAST_COMPILE"`` skips the
+        stabilising rewrites PyMC's log densities rely on (``Bernoulli(logit_p=x)`` is
+        ``-inf`` at ``x = -800``).
 
     Returns
     -------
@@ -127,8 +144,11 @@ def fit_laplace(
 
     Raises
     ------
-    pymc_fisher.laplace.ModeNotFoundError
-        If the mode search does not converge; the message says how far it got.
+    pymc_fisher.ModeNotFoundError
+        If the mode search does not converge; the message says how far it got. When
+        ``log p`` keeps rising along a ray (a density without a mode, such as a centered
+        hierarchical model's funnel), the message names the coordinates of that ray and what to
+        do instead.
     pymc_fisher.errors.NotPositiveDefiniteError
         If the curvature at the mode is not positive definite and
         ``on_non_positive_definite="error"``.
@@ -183,10 +203,9 @@ def fit_laplace(
     layout = fns.mg.layout
     labels = layout.labels
 
-    with pytensor.config.change_flags(mode=compile_mode or pytensor.config.mode):
-        start = pm.initial_point.make_initial_point_fn(
-            model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
-        )(0)
+    start = pm.initial_point.make_initial_point_fn(
+        model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
+    )(0)
     mode = find_mode(
         fns.logp_grad,
         fns.curvature,
@@ -194,6 +213,7 @@ def fit_laplace(
         gtol=gtol,
         maxiter=maxiter,
         labels=labels,
+        advice=_NO_MODE_ADVICE[jacobian],
     )
     what = "The negative Hessian" if curvature == "observed" else "The expected information"
     raw = fns.curvature(mode.theta)
