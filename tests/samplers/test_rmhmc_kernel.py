@@ -92,12 +92,13 @@ def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
         (point_f, info_f), (point_r, info_r) = out
         kinds.add(info_r.divergence)
         if trial == 5:
-            # far out the iterates overflow: every subdivision fails (a divergence) or the reverse
-            # check rejects; which one each implementation meets first is rounding
-            for info in (info_f, info_r):
-                assert not info.accepted
-                assert info.acceptance_rate == 0.0
-            np.testing.assert_array_equal(point_f.theta, theta)
+            # at 40x the step size the steps subdivide; where the iterates overflow, which failure
+            # each implementation meets first is rounding, but both reject or both move alike
+            assert info_f.accepted == info_r.accepted
+            if info_r.accepted:
+                np.testing.assert_allclose(point_f.theta, point_r.theta, atol=1e-7)
+            else:
+                np.testing.assert_array_equal(point_f.theta, theta)
             continue
         exact = ("accepted", "divergence", "n_steps", "fixed_point_iterations")
         exact += ("gradient_evaluations",)
