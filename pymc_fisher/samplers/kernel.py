@@ -87,7 +87,10 @@ def _anderson(x, fx, f, dx_hist, df_hist, count, prev_x, prev_f, have_prev, memo
     ridge = 1e-10 * np.trace(gram) + 1e-300
     for k in range(count):
         gram[k, k] += ridge
-    gamma = np.linalg.solve(gram, dF.T @ f)
+    try:
+        gamma = np.linalg.solve(gram, dF.T @ f)
+    except Exception:  # noqa: BLE001 -- Numba raises LinAlgError; the reference takes a Picard step
+        return fx.copy(), count
     return fx - (dx_hist[:count].T + dF) @ gamma, count
 
 
@@ -151,7 +154,10 @@ def _newton_momentum(ct, extra, pos, p0, eps, guess, atol, rtol, newton_iter):
             u = inverse[:, j].copy()
             c = -0.5 * (np.outer(u, v) + np.outer(v, u))
             jac[:, j] += 0.5 * eps * ct((pos[0], pull_back(Q, D, c)) + extra[1])[0]
-        p = p - np.linalg.solve(jac, r)
+        try:
+            p = p - np.linalg.solve(jac, r)
+        except Exception:  # noqa: BLE001 -- a singular Jacobian: the solve failed, as in the reference
+            return p, grad, False, residual, it, False
     return p, grad, False, residual, newton_iter, False
 
 

@@ -78,18 +78,7 @@ def test_correlated_gaussian(metric):
     _check(idata, _gaussian_checks("x", np.zeros(5), np.sqrt(np.diag(cov))))
 
 
-SOFTABS_FUNNEL = pytest.param(
-    "softabs",
-    marks=pytest.mark.xfail(
-        strict=False,
-        reason="SoftAbs (alpha=1e3) on the funnel with a fixed trajectory: v mean 0.06, sd 3.02, "
-        "bulk ESS 743 per 300 draws, but 2% 'solver' divergences at target_accept=0.8 (measured, "
-        "1 chain), at the 2% threshold of this test; with alpha=1 it was ~30%.",
-    ),
-)
-
-
-@pytest.mark.parametrize("metric", ["fisher", SOFTABS_FUNNEL])
+@pytest.mark.parametrize("metric", ["fisher", "softabs"])
 def test_funnel_cores_2(metric):
     """Neal's funnel, v ~ N(0, 3²): mean 0, sd 3; two chains in two processes; defaults.
 
@@ -101,14 +90,16 @@ def test_funnel_cores_2(metric):
 
 
 def test_forced_solver_failures_keep_the_chain_exact():
-    """Three evaluations per solve make many steps fail their solve: they subdivide, and the
+    """Two evaluations per solve make many steps fail their solve: they subdivide, and the
     reversibility check rejects where the reverse would subdivide differently. The funnel's v
     must still come out N(0, 3²)."""
-    idata = _sample(models.funnel(6), "fisher", draws=600, tune=600, max_fixed_point_iterations=3)
+    idata = _sample(models.funnel(6), "fisher", draws=600, tune=600, max_fixed_point_iterations=2)
     _check(idata, [("v", None, "mean", 0.0), ("v", None, "sd", 3.0)])
     ss = idata.sample_stats
-    # the solves did fail: more fixed-point evaluations than two full solves per step allow
-    assert float(ss["fixed_point_iterations"].sum()) > 2 * 3 * float(ss["n_steps"].sum())
+    # the solves did fail and the check did reject: a non-divergent transition with acceptance
+    # rate 0 is a reversibility rejection (any finite energy error has a positive rate)
+    reversal = (ss["acceptance_rate"] == 0.0) & ~ss["diverging"]
+    assert int(reversal.sum()) > 0
 
 
 @pytest.mark.parametrize("metric", ["fisher", "softabs"])
