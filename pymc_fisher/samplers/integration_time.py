@@ -111,7 +111,7 @@ class IntegrationTimeState(NamedTuple):
 
     Attributes
     ----------
-    count
+    n
         Draws in the current window.
     mean, m2
         Welford mean and sum of squared deviations of θ over the window.
@@ -123,7 +123,7 @@ class IntegrationTimeState(NamedTuple):
         The last window's shrunk slowness ratios (ones before the first window closes).
     """
 
-    count: int
+    n: int
     mean: np.ndarray
     m2: np.ndarray
     inverse_diagonal: np.ndarray
@@ -143,12 +143,12 @@ def integration_time_update(
     state: IntegrationTimeState, theta: np.ndarray, inverse_diagonal: np.ndarray
 ) -> IntegrationTimeState:
     """Add one draw ``θ`` (with ``diag G(θ)⁻¹``) to the current window (Welford's update)."""
-    count = state.count + 1
+    n = state.n + 1
     delta = theta - state.mean
-    mean = state.mean + delta / count
+    mean = state.mean + delta / n
     m2 = state.m2 + delta * (theta - mean)
-    inv = state.inverse_diagonal + (inverse_diagonal - state.inverse_diagonal) / count
-    return IntegrationTimeState(count, mean, m2, inv, state.path_length, state.slowness)
+    inv = state.inverse_diagonal + (inverse_diagonal - state.inverse_diagonal) / n
+    return IntegrationTimeState(n, mean, m2, inv, state.path_length, state.slowness)
 
 
 def slowness_ratio(state: IntegrationTimeState) -> np.ndarray:
@@ -157,7 +157,7 @@ def slowness_ratio(state: IntegrationTimeState) -> np.ndarray:
     ``r̂ = (n / (n + 5)) · s²/ḡ + (5 / (n + 5)) · 1`` with ``s²`` the window's sample variance
     of θ and ``ḡ`` its mean of ``diag G⁻¹``.
     """
-    n = state.count
+    n = state.n
     if n < 2:
         return np.ones_like(state.mean)
     variance = state.m2 / (n - 1)

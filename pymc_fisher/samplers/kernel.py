@@ -89,7 +89,7 @@ def _anderson(x, fx, f, dx_hist, df_hist, count, prev_x, prev_f, have_prev, memo
         gram[k, k] += ridge
     try:
         gamma = np.linalg.solve(gram, dF.T @ f)
-    except Exception:  # noqa: BLE001 -- Numba raises LinAlgError; the reference takes a Picard step
+    except Exception:  # Numba raises LinAlgError; the reference takes a Picard step
         return fx.copy(), count
     return fx - (dx_hist[:count].T + dF) @ gamma, count
 
@@ -156,7 +156,7 @@ def _newton_momentum(ct, extra, pos, p0, eps, guess, atol, rtol, newton_iter):
             jac[:, j] += 0.5 * eps * ct((pos[0], pull_back(Q, D, c)) + extra[1])[0]
         try:
             p = p - np.linalg.solve(jac, r)
-        except Exception:  # noqa: BLE001 -- a singular Jacobian: the solve failed, as in the reference
+        except Exception:  # a singular Jacobian: the solve failed, as in the reference
             return p, grad, False, residual, it, False
     return p, grad, False, residual, newton_iter, False
 

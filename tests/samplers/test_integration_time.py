@@ -48,7 +48,7 @@ def test_slowness_ratio_is_variance_over_mean_inverse_metric():
     closed = integration_time(state)
     r_max = max(1.0, float((w * raw + (1 - w)).max()))
     assert closed.path_length == pytest.approx(INTEGRATION_TIME_FACTOR * math.sqrt(r_max))
-    assert closed.count == 0  # a fresh window
+    assert closed.n == 0  # a fresh window
 
 
 def test_ratios_below_one_never_shorten_the_path():

@@ -190,7 +190,8 @@ def test_auto_path_length_is_recorded_and_a_number_overrides():
     with model:
         auto = RMHMC()
         fixed = RMHMC(path_length=2.5)
-    assert auto.auto_path_length and not fixed.auto_path_length
+    assert auto.auto_path_length
+    assert not fixed.auto_path_length
     idata = _sample(model, fixed, chains=1)
     assert np.all(idata.sample_stats["path_length"].values == 2.5)
     with model, pytest.raises(ValueError, match="path_length"):
