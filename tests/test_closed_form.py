@@ -449,7 +449,7 @@ def test_the_monte_carlo_check_catches_a_wrong_entry(monkeypatch: pytest.MonkeyP
     """Inflate Normal's I_σσ by 25%: the check must fail (its tolerance is about 5% here)."""
     from pytensor.tensor.random.basic import NormalRV
 
-    from pymc_fisher.fisher import closed_form as module
+    from pymc_fisher.fisher import registry as module
 
     right = module._REGISTRY[NormalRV]
 

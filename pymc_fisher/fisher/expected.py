@@ -19,8 +19,8 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError, UnsupportedModelError
-from pymc_fisher.fisher.closed_form import Information, closed_form, pullback_for
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph, depends_on
+from pymc_fisher.fisher.registry import Information, closed_form, pullback_for
 
 __all__ = [
     "analytic_factor_information",

@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
-from pymc_fisher.fisher.closed_form import register_pullback, unsupported
+from pymc_fisher.fisher.registry import register_pullback, unsupported
 
 __all__: list[str] = []
 
