@@ -12,9 +12,14 @@ import xarray as xr
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
-from pymc_fisher.errors import NonFiniteLogDensityError
+from pymc_fisher.errors import NonFiniteInformationError, NonFiniteLogDensityError
 from pymc_fisher.fisher.empirical import empirical_information_graph
-from pymc_fisher.fisher.expected import expected_information_graph, split_factors
+from pymc_fisher.fisher.expected import (
+    analytic_factor_information,
+    expected_information_graph,
+    split_factors,
+    uses_quadrature,
+)
 from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph
 from pymc_fisher.fisher.monte_carlo import monte_carlo_information
 from pymc_fisher.fisher.observed import observed_information_graph
@@ -128,6 +133,28 @@ def _check_finite(mg: ModelGraph, theta: np.ndarray, include_prior: bool) -> Non
         )
 
 
+def _raise_non_finite(
+    mg: ModelGraph, factors: list | None, theta: np.ndarray, values: np.ndarray
+) -> None:
+    """Raise ``NonFiniteInformationError`` naming the rows and, when known, the factors."""
+    bad_rows = ~np.all(np.isfinite(values), axis=1)
+    rows = [label for label, bad in zip(mg.layout.labels, bad_rows, strict=True) if bad]
+    culprits: list[str] = []
+    for factor in factors or []:
+        term = analytic_factor_information(factor, mg)
+        if term is None:
+            continue
+        matrix = np.asarray(compile_function([mg.theta], term)(theta))
+        if not np.all(np.isfinite(matrix)):
+            culprits.append(factor.name)
+    where = f" from the factor(s) {culprits}" if culprits else ""
+    raise NonFiniteInformationError(
+        f"The information matrix is not finite in the rows of {rows}{where} at this point. "
+        "Check that the point is well inside the support of those variables and their "
+        "parents' (an extreme value can overflow), or use kind='observed'."
+    )
+
+
 def fisher_information(
     model: pm.Model | None = None,
     point: Mapping[str, object] | xr.DataTree | None = None,
@@ -157,9 +184,10 @@ def fisher_information(
         ``"unconstrained"``: with respect to the value variables (``sigma_log__``);
         ``"constrained"``: with respect to the untransformed parameters (``sigma``).
     method
-        For ``kind="expected"``: ``"analytic"`` (closed forms pulled back through the graph),
-        ``"monte_carlo"`` (simulate data at θ), ``"auto"`` (analytic where every factor has a
-        closed form, Monte Carlo for the others, with a warning naming them).
+        For ``kind="expected"``: ``"analytic"`` and ``"auto"`` (the same: deterministic, each
+        factor's closed form pulled back through the graph, or where the registry has none the
+        quantile quadrature of ``pymc_fisher.fisher.quadrature``; ``attrs["quadrature_factors"]``
+        names those), or ``"monte_carlo"`` (simulate data at θ; random, never in a metric).
     include_prior
         Add the prior: for ``"observed"``, −∇² of the log-posterior (with the log-Jacobian in
         the unconstrained space); for ``"expected"``, the expected information of every factor
@@ -185,7 +213,9 @@ def fisher_information(
     NonFiniteLogDensityError
         The log-density is not finite at the point (names the term).
     NoClosedFormError
-        ``method="analytic"`` and a factor has no closed form (names it).
+        A factor has no deterministic rule (names it; ``method="monte_carlo"`` still works).
+    NonFiniteInformationError
+        The matrix has a NaN or infinite entry (names the rows and the factor).
     MissingPointValueError
         The point lacks a free variable.
 
@@ -245,7 +275,10 @@ def fisher_information(
             lambda: compile_function([mg.theta], expected_information_graph(mg, factors=analytic)),
         )
         values = np.asarray(fn(theta))
+        if not np.all(np.isfinite(values)):
+            _raise_non_finite(mg, analytic, theta, values)
         attrs["method"] = "monte_carlo" if not analytic else "analytic"
+        attrs["quadrature_factors"] = [f.name for f in analytic if uses_quadrature(f)]
         if monte_carlo:
             mc = monte_carlo_information(
                 mg, monte_carlo, theta, draws=draws, random_seed=random_seed
@@ -267,6 +300,8 @@ def fisher_information(
             ),
         )
         values = np.asarray(graph(theta))
+        if not np.all(np.isfinite(values)):
+            _raise_non_finite(mg, None, theta, values)
     labels = list(mg.layout.labels)
     return xr.DataArray(
         values,

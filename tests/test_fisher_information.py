@@ -192,17 +192,19 @@ def test_monte_carlo_agrees_with_analytic_within_its_standard_error():
         assert z.max() < Z, z
 
 
-def test_auto_falls_back_to_monte_carlo_and_names_the_factor():
+def test_auto_is_deterministic_and_names_the_quadrature_factors():
     with pm.Model() as model:
         mu = pm.Normal("mu", 0, 1)
-        pm.Laplace("y", mu, 1.0, observed=np.zeros(10))
-    with pytest.warns(UserWarning, match="'y'"):
-        info = pmf.fisher_information(model, draws=2000, random_seed=3)
-    assert info.attrs["method"] == "monte_carlo"
-    # Laplace(μ, b): I_μμ = n / b² = 10
-    assert abs(info.values[0, 0] - 10.0) < Z * info.attrs["mcse"][0, 0]
-    with pytest.raises(pmf.NoClosedFormError, match="'y'"):
-        pmf.fisher_information(model, method="analytic")
+        pm.Moyal("y", mu, 1.0, observed=np.zeros(10))  # no closed form: quantile quadrature
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Monte Carlo fallback, no warning
+        info = pmf.fisher_information(model)
+        again = pmf.fisher_information(model, method="analytic")
+    assert info.attrs["method"] == "analytic"
+    assert info.attrs["quadrature_factors"] == ["y"]
+    np.testing.assert_array_equal(info.values, again.values)
+    # Moyal(μ, σ): log p = −(u + e^(−u))/2 with u = (y − μ)/σ, I_μμ = E[e^(−u)]/(2σ²) = 1/2
+    np.testing.assert_allclose(info.values, [[10 * 0.5]], rtol=1e-6)
 
 
 def test_graph_level_function_is_the_same_matrix():

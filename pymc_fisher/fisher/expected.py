@@ -9,18 +9,19 @@ so for ``φ = Xβ`` the Jacobian *is* ``X`` and the pull-back is one ``Xᵀ(w �
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import pytensor.tensor as pt
-from pytensor.gradient import pushforward
+from pymc.distributions.transforms import Ordered
+from pytensor.gradient import jacobian, pushforward
 from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError, UnsupportedModelError
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph, depends_on
-from pymc_fisher.fisher.registry import Information, closed_form, pullback_for
+from pymc_fisher.fisher.quadrature import quadrature_information
+from pymc_fisher.fisher.registry import Information, closed_form, has_closed_form, pullback_for
 
 __all__ = [
     "analytic_factor_information",
@@ -41,6 +42,12 @@ def tangents(graphs: Sequence[TensorVariable], theta: TensorVariable, size: int)
     jvps: Any = pushforward([graphs[i] for i in live], theta, direction)
     batched: Any = vectorize_graph(jvps, {direction: pt.eye(size, dtype="float64")})
     for i, jac in zip(live, batched, strict=True):
+        if jac.type.ndim != graphs[i].type.ndim + 1:
+            # PyTensor 3.3 vectorises the tangent of ``reshape(θ[k:k+1], ()) + c`` (a scalar
+            # parameter such as Uniform's ``upper = a + 3``) to a scalar; reverse mode instead
+            flat = pt.atleast_1d(graphs[i]).ravel()
+            rows = pt.as_tensor(jacobian(flat, theta, vectorize=True))  # (n, size)
+            jac = rows.T.reshape((size, *graphs[i].shape), ndim=graphs[i].type.ndim + 1)
         out[i] = jac
     return out
 
@@ -103,8 +110,42 @@ def analytic_factor_information(factor: Factor, mg: ModelGraph) -> TensorVariabl
             size,
             batch_shape,
         )
-    information = closed_form(factor.op, factor.params, value, factor.coordinate)
+    coordinate = factor.coordinate
+    transform = None
+    if value is not None and mg.space == "unconstrained":
+        transform = mg.model.rvs_to_transforms.get(factor.rv)
+    if isinstance(transform, Ordered):
+        # The ordered rule: the identity coordinate's information pulled back through z = T⁻¹(y).
+        # E[−∇²_y ℓ] = J_Tᵀ E[−∇²_z log p] J_T − E[∂_z log p] ∂²z/∂y² − ∇² log|J_T|: the middle
+        # term has mean zero under the (unordered) elementwise distribution and the log-Jacobian
+        # (Σ y[1:], or Σ y when positive) is linear, so the rule is J_Tᵀ I_z J_T.
+        value, coordinate, transform = pt.as_tensor(transform.backward(value)), "identity", None
+        # PyMC sums the transformed density over the ordered axis; the rule is elementwise
+        batch_shape = tuple(value.shape[k] for k in range(value.type.ndim))
+    information = None
+    if has_closed_form(factor.op):
+        try:
+            information = closed_form(factor.op, factor.params, value, coordinate)
+        except NoClosedFormError:  # the entry does not cover this value coordinate
+            information = None
+    if information is None:
+        information = _quadrature(factor, mg, value, transform)
     return pullback(information, mg.theta, size, batch_shape)
+
+
+def uses_quadrature(factor: Factor) -> bool:
+    """Whether the factor's information comes from the quantile quadrature (no closed form)."""
+    return not has_closed_form(factor.op)
+
+
+def _quadrature(
+    factor: Factor, mg: ModelGraph, value: TensorVariable | None, transform: object
+) -> Information:
+    live = [depends_on(p, mg.theta) for p in factor.params]
+    try:
+        return quadrature_information(factor.rv.owner, factor.params, value, transform, live)
+    except NoClosedFormError as err:
+        raise NoClosedFormError(f"Variable {factor.name!r}: {err}") from None
 
 
 def reject_potentials(mg: ModelGraph) -> None:
@@ -121,33 +162,31 @@ def reject_potentials(mg: ModelGraph) -> None:
 def split_factors(
     mg: ModelGraph, *, include_prior: bool, method: str
 ) -> tuple[list[Factor], list[Factor]]:
-    """Factors to do analytically and by Monte Carlo under ``method``."""
+    """Factors to do deterministically and by Monte Carlo under ``method``.
+
+    Every factor is deterministic (a closed form, the ordered rule or the quantile quadrature)
+    unless ``method="monte_carlo"``; there is no silent Monte Carlo fallback.
+
+    Raises
+    ------
+    NoClosedFormError
+        If a factor has no deterministic rule (names the variable and its distribution).
+    """
     if include_prior:
         reject_potentials(mg)
     factors = list(mg.factors if include_prior else mg.observed_factors)
     if method == "monte_carlo":
         return [], factors
-    analytic, monte_carlo = [], []
     for factor in factors:
         try:
             analytic_factor_information(factor, mg)
-            analytic.append(factor)
         except NoClosedFormError as err:
-            if method == "analytic":
-                raise NoClosedFormError(
-                    f"Variable {factor.name!r}: {err}. Use method='monte_carlo' (or 'auto', "
-                    f"which falls back to Monte Carlo for this factor only)."
-                ) from None
-            monte_carlo.append(factor)
-    if monte_carlo:
-        names = ", ".join(repr(f.name) for f in monte_carlo)
-        warnings.warn(
-            f"No closed-form Fisher information for {names}; using Monte Carlo for "
-            f"{'that factor' if len(monte_carlo) == 1 else 'those factors'}.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return analytic, monte_carlo
+            raise NoClosedFormError(
+                f"{err}. Its expected information has no "
+                "deterministic rule here; method='monte_carlo' estimates it by simulation "
+                "(never usable inside a sampler's metric), or use kind='observed'."
+            ) from None
+    return factors, []
 
 
 def expected_information_graph(

@@ -1,4 +1,4 @@
-"""Closed-form information of distributions that are not elementwise (MvNormal)."""
+"""Closed-form information of distributions that are not elementwise (MvNormal, Categorical)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,15 @@ def _mv_normal(params, value, coordinate, tangents_fn, size, batch_shape):
         term = _batch_count(batch_shape, cov, 2) * (flat @ flat.T) / 2
         total = term if total is None else total + term
     return total
+
+
+@register_pullback(prb.CategoricalRV)
+def _categorical(params, value, coordinate, tangents_fn, size, batch_shape):
+    """``Σ_k ∂p_k ∂p_kᵀ / p_k`` per observation (OrderedLogistic/Probit are Categoricals)."""
+    (p,) = params
+    (j_p,) = tangents_fn([p])
+    if j_p is None:
+        return None
+    white = j_p / pt.sqrt(p)[None]  # (size, *batch, K)
+    flat = white.reshape((size, -1))
+    return _batch_count(batch_shape, p, 1) * (flat @ flat.T)

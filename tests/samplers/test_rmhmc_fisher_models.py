@@ -1,0 +1,61 @@
+"""``pmf.RMHMC()`` (default ``"fisher"`` metric) constructs on models with the priors that used to
+raise ``NoClosedFormError``, and its metric at the initial point is finite and positive definite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+from pymc.distributions.transforms import ordered
+
+import pymc_fisher as pmf
+
+
+def _half_student_t():
+    with pm.Model() as model:
+        tau = pm.HalfStudentT("tau", nu=3, sigma=2.5)
+        mu = pm.Normal("mu", 0, 5)
+        theta = pm.Normal("theta", mu, tau, shape=4)
+        pm.Normal("y", theta, 1.0, observed=[0.5, -1.0, 2.0, 0.1])
+    return model
+
+
+def _uniform_fixed():
+    with pm.Model() as model:
+        sigma = pm.Uniform("sigma", 0, 10)
+        pm.Normal("y", 0.0, sigma, observed=[0.5, -1.0, 2.0])
+    return model
+
+
+def _uniform_parameter_bounds():
+    with pm.Model() as model:
+        lo = pm.Normal("lo", 0, 1)
+        x = pm.Uniform("x", lower=lo, upper=lo + 2)
+        pm.Normal("y", x, 1.0, observed=[0.3, 0.7])
+    return model
+
+
+def _ordered():
+    with pm.Model() as model:
+        cut = pm.Normal("cut", 0, 2, shape=3, transform=ordered, initval=[-1.0, 0.0, 1.0])
+        pm.OrderedLogistic("y", eta=0.0, cutpoints=cut, observed=[0, 1, 2, 3, 3, 1])
+    return model
+
+
+MODELS = {
+    "HalfStudentT": _half_student_t,
+    "Uniform-fixed": _uniform_fixed,
+    "Uniform-parameter-bounds": _uniform_parameter_bounds,
+    "ordered": _ordered,
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_rmhmc_constructs_and_its_metric_is_positive_definite(name: str) -> None:
+    model = MODELS[name]()
+    with model:
+        step = pmf.RMHMC()  # checks the metric at the initial point (positive definite)
+    assert step.metric_name == "fisher"
+    metric = pmf.fisher_information(model, include_prior=True).values
+    assert np.all(np.isfinite(metric))
+    np.linalg.cholesky(metric)  # raises if not positive definite
