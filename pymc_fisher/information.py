@@ -17,8 +17,8 @@ from pymc_fisher.fisher.empirical import empirical_information_graph
 from pymc_fisher.fisher.expected import (
     analytic_factor_information,
     expected_information_graph,
+    factor_rule,
     split_factors,
-    uses_quadrature,
 )
 from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph
 from pymc_fisher.fisher.monte_carlo import monte_carlo_information
@@ -186,12 +186,15 @@ def fisher_information(
     method
         For ``kind="expected"``: ``"analytic"`` and ``"auto"`` (the same: deterministic, each
         factor's closed form pulled back through the graph, or where the registry has none the
-        quantile quadrature of ``pymc_fisher.fisher.quadrature``; ``attrs["quadrature_factors"]``
-        names those), or ``"monte_carlo"`` (simulate data at θ; random, never in a metric).
+        quantile quadrature of ``pymc_fisher.fisher.quadrature``, else the local SoftAbs rule of
+        ``pymc_fisher.fisher.local``; ``attrs["quadrature_factors"]`` and
+        ``attrs["local_factors"]`` name those), or ``"monte_carlo"`` (simulate data at θ;
+        random, never in a metric).
     include_prior
         Add the prior: for ``"observed"``, −∇² of the log-posterior (with the log-Jacobian in
         the unconstrained space); for ``"expected"``, the expected information of every factor
-        of the joint density, each free variable's value a coordinate (the RMHMC metric).
+        of the joint density, each free variable's value a coordinate, and each Potential by the
+        local rule (the RMHMC metric).
     draws
         Monte Carlo draws per factor without a closed form.
     random_seed
@@ -212,8 +215,6 @@ def fisher_information(
         A likelihood information of a model without observed variables.
     NonFiniteLogDensityError
         The log-density is not finite at the point (names the term).
-    NoClosedFormError
-        A factor has no deterministic rule (names it; ``method="monte_carlo"`` still works).
     NonFiniteInformationError
         The matrix has a NaN or infinite entry (names the rows and the factor).
     MissingPointValueError
@@ -272,13 +273,24 @@ def fisher_information(
         fn = cached(
             model,
             key,
-            lambda: compile_function([mg.theta], expected_information_graph(mg, factors=analytic)),
+            lambda: compile_function(
+                [mg.theta],
+                expected_information_graph(mg, factors=analytic, potentials=include_prior),
+            ),
+        )
+        rules = cached(
+            model,
+            ("factor_rules", space, key),
+            lambda: {f.name: factor_rule(f, mg) for f in analytic},
         )
         values = np.asarray(fn(theta))
         if not np.all(np.isfinite(values)):
             _raise_non_finite(mg, analytic, theta, values)
         attrs["method"] = "monte_carlo" if not analytic else "analytic"
-        attrs["quadrature_factors"] = [f.name for f in analytic if uses_quadrature(f)]
+        # which factors are not closed forms (README; fisher/quadrature.py, fisher/local.py)
+        attrs["quadrature_factors"] = [n for n, r in rules.items() if r == "quadrature"]
+        potentials = [p.name for p in model.potentials] if include_prior and analytic else []
+        attrs["local_factors"] = [n for n, r in rules.items() if r == "local"] + potentials
         if monte_carlo:
             mc = monte_carlo_information(
                 mg, monte_carlo, theta, draws=draws, random_seed=random_seed

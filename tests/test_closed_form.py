@@ -121,7 +121,8 @@ def _count() -> int:
         total += _n_assertions(d)  # observed form
         if case.coordinate is not None:
             total += _n_assertions(d + 1)  # free form
-    return total + _n_assertions(7) + _n_assertions(5)  # MvNormal: free and observed
+    # MvNormal: free and observed; Dirichlet (K = 3): free and observed
+    return total + _n_assertions(7) + _n_assertions(5) + _n_assertions(5) + _n_assertions(3)
 
 
 Z = float(stats.norm.isf(FALSE_ALARM / (2 * _count())))
@@ -281,6 +282,42 @@ def test_mv_normal_against_monte_carlo() -> None:
         assert_mc_mean(sc, np.zeros(sc.shape[1]), f"MvNormal {form}: E[s]")
         assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"MvNormal {form}: E[s sᵀ]")
         assert_mc_mean(-he, info, f"MvNormal {form}: E[−∇²]")
+
+
+def test_dirichlet_under_the_simplex_transform_against_monte_carlo() -> None:
+    """Coordinates ``(y₁, y₂, α₁, α₂, α₃)``, ``y`` PyMC's simplex value, log-Jacobian included."""
+    from pymc.distributions.transforms import simplex
+
+    m = 40_000
+    alpha = np.array([1.5, 3.0, 0.8])
+    v = pt.vector("v", dtype="float64")
+    rv = pm.Dirichlet.dist(a=v[2:5])
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, 5)
+
+    free = general(params, v[0:2], "SimplexTransform", tangents_fn, 5, ())
+    observed = general(params, None, None, tangents_fn, 5, ())
+    vm = pt.matrix("vm", dtype="float64")
+    logp = pm.logp(pm.Dirichlet.dist(a=vm[:, 2:5]), simplex.backward(vm[:, 0:2]))
+    logp = logp + simplex.log_jac_det(vm[:, 0:2])
+    score, hess = _scores_and_hessians(logp, [vm], 5)
+    fn = pytensor.function([v, vm], [free, observed, score, hess], mode=MODE)
+    z = np.random.default_rng(20261122).dirichlet(alpha, size=m)
+    y = np.log(z[:, :2]) - np.log(z).mean(axis=1, keepdims=True)  # simplex.forward
+    free_info, obs_info, s, h = fn(np.r_[y[0], alpha], np.column_stack([y, np.tile(alpha, (m, 1))]))
+    np.testing.assert_allclose(obs_info[:2], 0.0)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
+    ]:
+        assert np.all(np.isfinite(info))
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"Dirichlet {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"Dirichlet {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"Dirichlet {form}: E[−∇²]")
 
 
 def test_mv_normal_batch_broadcasting_pullback() -> None:

@@ -261,17 +261,21 @@ def test_options_are_checked():
         pmf.fisher_information(model, kind="empirical", include_prior=True)
 
 
-def test_potentials_have_no_expected_information():
+def test_potentials_enter_by_the_local_rule():
     with pm.Model() as model:
         mu = pm.Normal("mu", 0, 1)
         pm.Potential("pot", -(mu**4))
         pm.Normal("y", mu, 1, observed=[0.0])
-    with pytest.raises(pmf.errors.UnsupportedModelError, match="'pot'"):
-        pmf.fisher_information(model, include_prior=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        expected = pmf.fisher_information(model, {"mu": 0.5}, include_prior=True)
         observed = pmf.fisher_information(model, {"mu": 0.5}, kind="observed", include_prior=True)
+    assert expected.attrs["local_factors"] == ["pot"]
+    # −∇² of the potential is 12μ² = 3; the local rule maps it by λ coth(αλ) − 1/α, α = 1e3
+    softabs = 3 / np.tanh(3e3) - 1e-3
+    np.testing.assert_allclose(expected.values, [[1 + 1 + softabs]], rtol=1e-12)
     np.testing.assert_allclose(observed.values, [[1 + 1 + 12 * 0.25]])
+    assert pmf.fisher_information(model, {"mu": 0.5}).attrs["local_factors"] == []
 
 
 def test_flat_priors_have_zero_information():

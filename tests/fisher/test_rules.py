@@ -107,11 +107,25 @@ def test_ordered_logistic_is_a_categorical_pullback() -> None:
     np.testing.assert_allclose(info.values, expect, rtol=1e-7)
 
 
-def test_no_deterministic_rule_is_a_typed_error_and_monte_carlo_is_explicit() -> None:
+def test_without_closed_form_or_quantile_the_local_rule_applies() -> None:
+    """SkewNormal has neither: its term is the SoftAbs map of its own observed information."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 1)
+        pm.SkewNormal("y", mu=mu, sigma=1.0, alpha=3.0, observed=np.array([0.5, 2.0, -0.5]))
+    point = {"mu": 0.2}
+    info = pmf.fisher_information(model, point)
+    assert info.attrs["local_factors"] == ["y"]
+    observed = pmf.fisher_information(model, point, kind="observed").values
+    expect = observed / np.tanh(1e3 * observed) - 1e-3
+    np.testing.assert_allclose(info.values, expect, rtol=1e-12)
+
+
+def test_no_rule_at_all_is_a_typed_error_and_monte_carlo_is_explicit() -> None:
+    """Rice: no closed form, no quantile function, and no second derivative (Bessel I1e)."""
     with pm.Model() as model:
         mu = pm.HalfNormal("mu", 1)
-        pm.Rice("y", nu=mu, sigma=1.0, observed=np.ones(3))  # no closed form, no icdf
-    with pytest.raises(NoClosedFormError, match=r"'y'.*Rice"):
+        pm.Rice("y", nu=mu, sigma=1.0, observed=np.array([0.5, 2.0, 3.5]))
+    with pytest.raises(NoClosedFormError, match=r"'y'.*monte_carlo"):
         pmf.fisher_information(model)
     mc = pmf.fisher_information(model, method="monte_carlo", draws=50, random_seed=1)
     assert mc.attrs["method"] == "monte_carlo"
@@ -136,3 +150,75 @@ def test_non_finite_information_names_the_rows_and_the_factor(monkeypatch) -> No
         pm.Normal("y", 0.0, s, observed=np.zeros(3))
     with pytest.raises(NonFiniteInformationError, match=r"s_log__.*'y'"):
         pmf.fisher_information(model)
+
+
+@pytest.mark.parametrize(
+    "h",
+    [
+        np.diag([1.0, 1.0, -2.0]),  # a repeated eigenvalue
+        np.zeros((3, 3)),
+        np.array([[0.3, -1.2, 0.0], [-1.2, 2.0, 0.3], [0.0, 0.3, 2.0]]),
+    ],
+    ids=["repeated", "zero", "generic"],
+)
+def test_local_rule_is_softabs_with_a_finite_gradient(h: np.ndarray) -> None:
+    from pymc_fisher.fisher.local import LOCAL_SOFTABS_ALPHA, smooth_abs
+    from pymc_fisher.linalg import softabs
+
+    x = pytensor.tensor.matrix("x", dtype="float64")
+    weights = np.random.default_rng(0).normal(size=(3, 3))
+    sym = (x + x.T) / 2
+    graph = smooth_abs(sym)
+    objective = (graph * weights).sum()
+    fn = pytensor.function([x], [graph, objective, pytensor.grad(objective, x)])
+    value, _, grad = fn(h)
+    expect = softabs(h, LOCAL_SOFTABS_ALPHA) - np.eye(3) / LOCAL_SOFTABS_ALPHA
+    np.testing.assert_allclose(value, expect, atol=1e-12)
+    assert np.all(np.linalg.eigvalsh(value) >= -1e-12)
+    eps = 1e-6
+    fd = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[i, j] = eps
+            fd[i, j] = (fn(h + e)[1] - fn(h - e)[1]) / (2 * eps)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_zero_inflated_poisson_likelihood_sums_over_its_support() -> None:
+    """``Σ_i Σ_k p(k) s sᵀ`` against the same sum with finite-difference scores (to k = 200)."""
+    from scipy import stats
+
+    y = np.array([0, 0, 3, 1, 4, 0])
+    with pm.Model() as model:
+        psi = pm.Beta("psi", 2, 2)
+        mu = pm.LogNormal("mu", 0, 1)
+        pm.ZeroInflatedPoisson("y", psi=psi, mu=mu, observed=y)
+    a, b = 0.3, np.log(2.0)
+    point = {"psi_logodds__": a, "mu_log__": b}
+    info = pmf.fisher_information(model, point)
+    assert info.attrs["quadrature_factors"] == ["y"]
+
+    def logp(k, a, b):  # PyMC's psi is the weight of the Poisson component
+        weight, rate = special.expit(a), np.exp(b)
+        return np.log((1 - weight) * (k == 0) + weight * stats.poisson.pmf(k, rate))
+
+    ks, eps = np.arange(200), 1e-6
+    scores = np.stack(
+        [
+            (logp(ks, a + eps, b) - logp(ks, a - eps, b)) / (2 * eps),
+            (logp(ks, a, b + eps) - logp(ks, a, b - eps)) / (2 * eps),
+        ]
+    )
+    expect = y.size * (scores * np.exp(logp(ks, a, b))) @ scores.T
+    np.testing.assert_allclose(info.values, expect, rtol=1e-7)
+
+    # its derivative, which the sampler takes, against central differences
+    mg = model_graph(model, {k: np.shape(v) for k, v in point.items()})
+    theta = mg.layout.ravel(point)
+    weights = np.array([[0.3, -1.0], [0.5, 2.0]])
+    objective = (expected_information_graph(mg) * weights).sum()
+    fn = pytensor.function([mg.theta], [objective, pytensor.grad(objective, mg.theta)])
+    grad = fn(theta)[1]
+    fd = [(fn(theta + 1e-6 * e)[0] - fn(theta - 1e-6 * e)[0]) / 2e-6 for e in np.eye(2)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
