@@ -77,7 +77,7 @@ def fisher_information_graph(
     """The information matrix as a PyTensor expression of the raveled θ.
 
     For the sampler to compile, and for users to embed in models. ``kind="expected"`` is the
-    analytic pull-back (every factor needs a closed form).
+    deterministic pull-back of every factor's rule (``pymc_fisher.fisher.expected``).
 
     Parameters
     ----------

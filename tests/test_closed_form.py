@@ -44,6 +44,11 @@ class Case(NamedTuple):
     x0: tuple[float, ...]
     coordinate: str | None  # of the free value; None: discrete, observed form only
     draws: int = 40_000
+    # E[−∇²] = I needs a log-density twice differentiable almost everywhere *and* at the mode;
+    # Laplace's kink at μ carries all of I_μμ in a delta the per-draw Hessian never sees, so
+    # only E[s] = 0 and E[s sᵀ] = I are checked there (the count below still includes it,
+    # which only makes Z conservative)
+    smooth: bool = True
 
 
 def _bern_logit(x):
@@ -74,6 +79,22 @@ CASES = [
     Case("InverseGamma", lambda x: pm.InverseGamma.dist(alpha=x[0], beta=x[1]), (3.1, 0.9), "log"),
     Case("Beta", lambda x: pm.Beta.dist(alpha=x[0], beta=x[1]), (1.7, 3.2), "logodds"),
     Case("Weibull", lambda x: pm.Weibull.dist(alpha=x[0], beta=x[1]), (1.8, 2.2), "log"),
+    Case(
+        "HalfStudentT",
+        lambda x: pm.HalfStudentT.dist(nu=x[0], sigma=x[1]),
+        (4.5, 1.3),
+        "log",
+        100_000,
+    ),
+    Case(
+        "Laplace",
+        lambda x: pm.Laplace.dist(mu=x[0], b=x[1]),
+        (0.4, 1.6),
+        "identity",
+        smooth=False,
+    ),
+    Case("Logistic", lambda x: pm.Logistic.dist(mu=x[0], s=x[1]), (-0.3, 0.9), "identity"),
+    Case("Gumbel", lambda x: pm.Gumbel.dist(mu=x[0], beta=x[1]), (0.2, 1.4), "identity"),
     Case("Poisson", lambda x: pm.Poisson.dist(mu=x[0]), (3.7,), None),
     Case("Poisson-log-link", lambda x: pm.Poisson.dist(mu=pt.exp(x[0])), (1.1,), None),
     Case("Bernoulli-p", lambda x: pm.Bernoulli.dist(p=x[0]), (0.3,), None),
@@ -214,7 +235,8 @@ def test_entry_against_monte_carlo(case: Case) -> None:
         outer = score[:, :, None] * score[:, None, :]
         assert_mc_mean(score, np.zeros(score.shape[1]), f"{case.id} {form}: E[s]")
         assert_mc_mean(outer, info, f"{case.id} {form}: E[s sᵀ]")
-        assert_mc_mean(-hess, info, f"{case.id} {form}: E[−∇²]")
+        if case.smooth:
+            assert_mc_mean(-hess, info, f"{case.id} {form}: E[−∇²]")
 
 
 # --- MvNormal: the general pull-back registry ---------------------------------------------

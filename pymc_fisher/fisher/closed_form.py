@@ -21,6 +21,11 @@ parameters, the value, the coordinate, a ``tangents_fn(graphs)`` giving each gra
 batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and the batch shape,
 returning the ``(size, size)`` information summed over the batch.
 
+Dirichlet and Categorical are pull-backs in ``multivariate.py``; random walks and AR in
+``timeseries.py``. Factors the registry does not cover take the quantile quadrature
+(``quadrature.py``), the summed support (``enumeration.py``) or the local rule (``local.py``);
+``expected.py`` picks the rule.
+
 Entries and coordinates (value coordinate in brackets, for a free variable):
 
 ============================  ===================================  ===========
@@ -39,6 +44,8 @@ Poisson                       μ, or η = log μ                      (discrete)
 Bernoulli, Binomial           p, or η = logit p                    (discrete)
 NegativeBinomial              n, p, or n, η = logit p              (discrete)
 MvNormal (pull-back)          μ, Σ                                 [identity]
+Categorical (pull-back)       p                                    (discrete)
+Dirichlet (pull-back)         α                                    [simplex]
 ============================  ===================================  ===========
 """
 

@@ -13,6 +13,11 @@ and ``z_k = F⁻¹(Φ(x_k); ψ)``. The substitution ``u = Φ(x)`` turns the quan
 behaviour into a smooth integrand decaying like ``φ(x)``; the mass beyond ``|x| = L = 6.5`` is
 8e-11. Every term is a weighted outer product, so ``I`` is positive semi-definite for any ψ.
 
+Accuracy: against every closed form with a quantile function the rule agrees to 1e-6 relative
+(``tests/fisher/test_quadrature.py``, StudentT down to ν = 1.2 and Cauchy included). It assumes
+a score smooth in the quantile: at a kink (Laplace's, AsymmetricLaplace's or Triangular's mode)
+it converges slowly, 0.5% off Laplace's I_bb, which is why Laplace has a closed form.
+
 Derivative. PyTensor has no gradient of ``betaincinv``/``gammaincinv`` (StudentT, Gamma, Beta
 quantiles) with respect to their shape parameters, so the nodes are placed at the parameters'
 values with the gradient stopped, and each term carries the likelihood ratio

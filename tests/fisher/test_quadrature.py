@@ -35,6 +35,9 @@ CASES = [
     ("InverseGamma", lambda x: pm.InverseGamma.dist(alpha=x[0], beta=x[1]), (3.1, 0.9), "log"),
     ("Beta", lambda x: pm.Beta.dist(alpha=x[0], beta=x[1]), (1.7, 3.2), "logodds"),
     ("Weibull", lambda x: pm.Weibull.dist(alpha=x[0], beta=x[1]), (1.8, 2.2), "log"),
+    ("HalfStudentT", lambda x: pm.HalfStudentT.dist(nu=x[0], sigma=x[1]), (4.5, 1.3), "log"),
+    ("Logistic", lambda x: pm.Logistic.dist(mu=x[0], s=x[1]), (-0.3, 0.9), None),
+    ("Gumbel", lambda x: pm.Gumbel.dist(mu=x[0], beta=x[1]), (0.2, 1.4), None),
 ]
 
 

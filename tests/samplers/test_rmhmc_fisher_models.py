@@ -91,12 +91,17 @@ MODELS = {
 
 
 # PyMC's initial-point function for LKJCholeskyCov holds a Scan whose inner graph the C linker
-# compiles; PyTensor then announces, once per process, that it found no BLAS to link.
-_BLAS = pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning")
+# compiles; PyTensor then announces, once per process, that it found no BLAS to link. The case
+# is slow (about 6 minutes on one core): the local rule's metric derivative is a third
+# derivative of the LKJ density, which takes that long to compile.
+_LKJ = [
+    pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
+    pytest.mark.slow,
+]
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=_BLAS) if n == "LKJCholeskyCov" else n for n in MODELS]
+    "name", [pytest.param(n, marks=_LKJ) if n == "LKJCholeskyCov" else n for n in MODELS]
 )
 def test_rmhmc_constructs_and_its_metric_is_positive_definite(name: str) -> None:
     model = MODELS[name]()
