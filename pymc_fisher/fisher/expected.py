@@ -182,7 +182,7 @@ def _factor_term(factor: Factor, mg: ModelGraph) -> tuple[Rule, TensorVariable |
 def _local(name: str, term: TensorVariable, mg: ModelGraph) -> TensorVariable:
     """The local rule for one term, or a typed error if its Hessian has no graph."""
     try:
-        return local_information(term, mg.theta)
+        return local_information(term, mg.theta, mg.layout.size)
     except (MethodNotDefined, NullTypeGradError) as err:
         raise NoClosedFormError(
             f"Variable {name!r}: no deterministic rule applies. Its distribution has no closed "

@@ -89,8 +89,15 @@ def smooth_abs(h: TensorVariable) -> TensorVariable:
     return _SMOOTH_ABS(h)  # type: ignore[return-value]
 
 
-def local_information(term: TensorVariable, theta: TensorVariable) -> TensorVariable:
-    """The local rule for one term: ``smooth_abs(−∇²θ Σ term)`` (module docstring)."""
-    from pymc_fisher.fisher.observed import negative_hessian
+def local_information(term: TensorVariable, theta: TensorVariable, size: int) -> TensorVariable:
+    """The local rule for one term: ``smooth_abs(−∇²θ Σ term)`` (module docstring).
 
-    return smooth_abs(negative_hessian(pt.sum(term), theta))
+    The Hessian is built row by row (``size`` reverse passes of the gradient): PyTensor 3.3's
+    vectorised Jacobian fails at run time on some of these graphs (an AsymmetricLaplace next to
+    another variable: "total size of new array must be unchanged"), and this is the fallback
+    rule, so it takes the plain construction that always compiles.
+    """
+    gradient: Any = pt.grad(pt.sum(term), theta)
+    rows: list[Any] = [pt.grad(gradient[i], theta) for i in range(size)]
+    hessian = pt.stack(rows) if rows else pt.zeros((0, 0), dtype="float64")
+    return smooth_abs(-(hessian + hessian.T) / 2)

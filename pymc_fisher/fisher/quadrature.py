@@ -18,6 +18,13 @@ Accuracy: against every closed form with a quantile function the rule agrees to 
 a score smooth in the quantile: at a kink (Laplace's, AsymmetricLaplace's or Triangular's mode)
 it converges slowly, 0.5% off Laplace's I_bb, which is why Laplace has a closed form.
 
+Uniform, in the sampler's coordinates. A free Uniform(a, b) value is held as
+``y = logit((z − a)/(b − a))``; with the log-Jacobian the density of ``y`` is the standard
+logistic ``σ(y)(1 − σ(y))`` whatever ``a`` and ``b`` are (fixed or graphs of other parameters).
+So the factor's information is ``I_yy = E[2σ(y)(1 − σ(y))] = 1/3`` and nothing on the bounds;
+the bounds reach the metric only through the factors downstream of ``z = a + (b − a)σ(y)``.
+The rule above returns exactly that (the score in ``a, b`` is identically zero).
+
 Derivative. PyTensor has no gradient of ``betaincinv``/``gammaincinv`` (StudentT, Gamma, Beta
 quantiles) with respect to their shape parameters, so the nodes are placed at the parameters'
 values with the gradient stopped, and each term carries the likelihood ratio
