@@ -45,7 +45,8 @@ class Case(NamedTuple):
     coordinate: str | None  # of the free value; None: discrete, observed form only
     draws: int = 40_000
     # E[−∇²] = I needs a log-density twice differentiable almost everywhere *and* at the mode;
-    # Laplace's kink at μ carries all of I_μμ in a delta the per-draw Hessian never sees, so
+    # Laplace's (and AsymmetricLaplace's) kink at μ carries all of I_μμ in a delta the per-draw
+    # Hessian never sees, so
     # only E[s] = 0 and E[s sᵀ] = I are checked there (the count below still includes it,
     # which only makes Z conservative)
     smooth: bool = True
@@ -90,6 +91,13 @@ CASES = [
         "Laplace",
         lambda x: pm.Laplace.dist(mu=x[0], b=x[1]),
         (0.4, 1.6),
+        "identity",
+        smooth=False,
+    ),
+    Case(
+        "AsymmetricLaplace",
+        lambda x: pm.AsymmetricLaplace.dist(b=x[0], kappa=x[1], mu=x[2]),
+        (1.3, 0.7, 0.2),
         "identity",
         smooth=False,
     ),
