@@ -92,7 +92,7 @@ MODELS = {
 
 # PyMC's initial-point function for LKJCholeskyCov holds a Scan whose inner graph the C linker
 # compiles; PyTensor then announces, once per process, that it found no BLAS to link. The case
-# is slow (about 6 minutes on one core): the local rule's metric derivative is a third
+# is slow (about 2.5 minutes on one core): the local rule's metric derivative is a third
 # derivative of the LKJ density, which takes that long to compile.
 _LKJ = [
     pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
