@@ -10,6 +10,7 @@ __all__ = [
     "MissingPointValueError",
     "NoClosedFormError",
     "NoObservedVariablesError",
+    "NonFiniteInformationError",
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "UnsupportedModelError",
@@ -49,3 +50,7 @@ class NotPositiveDefiniteError(FisherError, np.linalg.LinAlgError):
 
 class UnsupportedModelError(FisherError, NotImplementedError):
     """The model uses a construct this function cannot handle yet."""
+
+
+class NonFiniteInformationError(FisherError, FloatingPointError):
+    """An information matrix has a NaN or infinite entry (names the variable and the factor)."""

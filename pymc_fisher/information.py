@@ -12,9 +12,14 @@ import xarray as xr
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
-from pymc_fisher.errors import NonFiniteLogDensityError
+from pymc_fisher.errors import NonFiniteInformationError, NonFiniteLogDensityError
 from pymc_fisher.fisher.empirical import empirical_information_graph
-from pymc_fisher.fisher.expected import expected_information_graph, split_factors
+from pymc_fisher.fisher.expected import (
+    analytic_factor_information,
+    expected_information_graph,
+    factor_rule,
+    split_factors,
+)
 from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph
 from pymc_fisher.fisher.monte_carlo import monte_carlo_information
 from pymc_fisher.fisher.observed import observed_information_graph
@@ -72,7 +77,7 @@ def fisher_information_graph(
     """The information matrix as a PyTensor expression of the raveled θ.
 
     For the sampler to compile, and for users to embed in models. ``kind="expected"`` is the
-    analytic pull-back (every factor needs a closed form).
+    deterministic pull-back of every factor's rule (``pymc_fisher.fisher.expected``).
 
     Parameters
     ----------
@@ -128,6 +133,28 @@ def _check_finite(mg: ModelGraph, theta: np.ndarray, include_prior: bool) -> Non
         )
 
 
+def _raise_non_finite(
+    mg: ModelGraph, factors: list | None, theta: np.ndarray, values: np.ndarray
+) -> None:
+    """Raise ``NonFiniteInformationError`` naming the rows and, when known, the factors."""
+    bad_rows = ~np.all(np.isfinite(values), axis=1)
+    rows = [label for label, bad in zip(mg.layout.labels, bad_rows, strict=True) if bad]
+    culprits: list[str] = []
+    for factor in factors or []:
+        term = analytic_factor_information(factor, mg)
+        if term is None:
+            continue
+        matrix = np.asarray(compile_function([mg.theta], term)(theta))
+        if not np.all(np.isfinite(matrix)):
+            culprits.append(factor.name)
+    where = f" from the factor(s) {culprits}" if culprits else ""
+    raise NonFiniteInformationError(
+        f"The information matrix is not finite in the rows of {rows}{where} at this point. "
+        "Check that the point is well inside the support of those variables and their "
+        "parents' (an extreme value can overflow), or use kind='observed'."
+    )
+
+
 def fisher_information(
     model: pm.Model | None = None,
     point: Mapping[str, object] | xr.DataTree | None = None,
@@ -157,13 +184,17 @@ def fisher_information(
         ``"unconstrained"``: with respect to the value variables (``sigma_log__``);
         ``"constrained"``: with respect to the untransformed parameters (``sigma``).
     method
-        For ``kind="expected"``: ``"analytic"`` (closed forms pulled back through the graph),
-        ``"monte_carlo"`` (simulate data at θ), ``"auto"`` (analytic where every factor has a
-        closed form, Monte Carlo for the others, with a warning naming them).
+        For ``kind="expected"``: ``"analytic"`` and ``"auto"`` (the same: deterministic, each
+        factor's closed form pulled back through the graph, or where the registry has none the
+        quantile quadrature of ``pymc_fisher.fisher.quadrature``, else the local SoftAbs rule of
+        ``pymc_fisher.fisher.local``; ``attrs["quadrature_factors"]`` and
+        ``attrs["local_factors"]`` name those), or ``"monte_carlo"`` (simulate data at θ;
+        random, never in a metric).
     include_prior
         Add the prior: for ``"observed"``, −∇² of the log-posterior (with the log-Jacobian in
         the unconstrained space); for ``"expected"``, the expected information of every factor
-        of the joint density, each free variable's value a coordinate (the RMHMC metric).
+        of the joint density, each free variable's value a coordinate, and each Potential by the
+        local rule (the RMHMC metric).
     draws
         Monte Carlo draws per factor without a closed form.
     random_seed
@@ -184,8 +215,8 @@ def fisher_information(
         A likelihood information of a model without observed variables.
     NonFiniteLogDensityError
         The log-density is not finite at the point (names the term).
-    NoClosedFormError
-        ``method="analytic"`` and a factor has no closed form (names it).
+    NonFiniteInformationError
+        The matrix has a NaN or infinite entry (names the rows and the factor).
     MissingPointValueError
         The point lacks a free variable.
 
@@ -242,10 +273,24 @@ def fisher_information(
         fn = cached(
             model,
             key,
-            lambda: compile_function([mg.theta], expected_information_graph(mg, factors=analytic)),
+            lambda: compile_function(
+                [mg.theta],
+                expected_information_graph(mg, factors=analytic, potentials=include_prior),
+            ),
+        )
+        rules = cached(
+            model,
+            ("factor_rules", space, key),
+            lambda: {f.name: factor_rule(f, mg) for f in analytic},
         )
         values = np.asarray(fn(theta))
+        if not np.all(np.isfinite(values)):
+            _raise_non_finite(mg, analytic, theta, values)
         attrs["method"] = "monte_carlo" if not analytic else "analytic"
+        # which factors are not closed forms (README; fisher/quadrature.py, fisher/local.py)
+        attrs["quadrature_factors"] = [n for n, r in rules.items() if r == "quadrature"]
+        potentials = [p.name for p in model.potentials] if include_prior and analytic else []
+        attrs["local_factors"] = [n for n, r in rules.items() if r == "local"] + potentials
         if monte_carlo:
             mc = monte_carlo_information(
                 mg, monte_carlo, theta, draws=draws, random_seed=random_seed
@@ -267,6 +312,8 @@ def fisher_information(
             ),
         )
         values = np.asarray(graph(theta))
+        if not np.all(np.isfinite(values)):
+            _raise_non_finite(mg, None, theta, values)
     labels = list(mg.layout.labels)
     return xr.DataArray(
         values,

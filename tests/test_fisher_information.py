@@ -192,17 +192,19 @@ def test_monte_carlo_agrees_with_analytic_within_its_standard_error():
         assert z.max() < Z, z
 
 
-def test_auto_falls_back_to_monte_carlo_and_names_the_factor():
+def test_auto_is_deterministic_and_names_the_quadrature_factors():
     with pm.Model() as model:
         mu = pm.Normal("mu", 0, 1)
-        pm.Laplace("y", mu, 1.0, observed=np.zeros(10))
-    with pytest.warns(UserWarning, match="'y'"):
-        info = pmf.fisher_information(model, draws=2000, random_seed=3)
-    assert info.attrs["method"] == "monte_carlo"
-    # Laplace(μ, b): I_μμ = n / b² = 10
-    assert abs(info.values[0, 0] - 10.0) < Z * info.attrs["mcse"][0, 0]
-    with pytest.raises(pmf.NoClosedFormError, match="'y'"):
-        pmf.fisher_information(model, method="analytic")
+        pm.Moyal("y", mu, 1.0, observed=np.zeros(10))  # no closed form: quantile quadrature
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Monte Carlo fallback, no warning
+        info = pmf.fisher_information(model)
+        again = pmf.fisher_information(model, method="analytic")
+    assert info.attrs["method"] == "analytic"
+    assert info.attrs["quadrature_factors"] == ["y"]
+    np.testing.assert_array_equal(info.values, again.values)
+    # Moyal(μ, σ): log p = −(u + e^(−u))/2 with u = (y − μ)/σ, I_μμ = E[e^(−u)]/(2σ²) = 1/2
+    np.testing.assert_allclose(info.values, [[10 * 0.5]], rtol=1e-6)
 
 
 def test_graph_level_function_is_the_same_matrix():
@@ -259,17 +261,21 @@ def test_options_are_checked():
         pmf.fisher_information(model, kind="empirical", include_prior=True)
 
 
-def test_potentials_have_no_expected_information():
+def test_potentials_enter_by_the_local_rule():
     with pm.Model() as model:
         mu = pm.Normal("mu", 0, 1)
         pm.Potential("pot", -(mu**4))
         pm.Normal("y", mu, 1, observed=[0.0])
-    with pytest.raises(pmf.errors.UnsupportedModelError, match="'pot'"):
-        pmf.fisher_information(model, include_prior=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        expected = pmf.fisher_information(model, {"mu": 0.5}, include_prior=True)
         observed = pmf.fisher_information(model, {"mu": 0.5}, kind="observed", include_prior=True)
+    assert expected.attrs["local_factors"] == ["pot"]
+    # −∇² of the potential is 12μ² = 3; the local rule maps it by λ coth(αλ) − 1/α, α = 1e3
+    softabs = 3 / np.tanh(3e3) - 1e-3
+    np.testing.assert_allclose(expected.values, [[1 + 1 + softabs]], rtol=1e-12)
     np.testing.assert_allclose(observed.values, [[1 + 1 + 12 * 0.25]])
+    assert pmf.fisher_information(model, {"mu": 0.5}).attrs["local_factors"] == []
 
 
 def test_flat_priors_have_zero_information():

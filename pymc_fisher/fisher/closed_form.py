@@ -14,11 +14,17 @@ The value coordinate (first, when ``value`` is given) is the free variable as θ
 information is that of the density of the θ coordinate, log-Jacobian included (the log of a
 Gamma(α, θ) variable has ``I_φφ = α``), finite wherever the distribution is proper.
 
-Distributions that are not elementwise (MvNormal) cannot be written as an ``Information``; they
-register a whole pull-back instead (``register_pullback``, ``pullback_for``): a function of the
+The registries themselves live in ``registry.py``. Distributions that are not elementwise
+(MvNormal) cannot be written as an ``Information``; they register a whole pull-back instead
+(``register_pullback``, ``pullback_for``): a function of the
 parameters, the value, the coordinate, a ``tangents_fn(graphs)`` giving each graph's Jacobian
 batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and the batch shape,
 returning the ``(size, size)`` information summed over the batch.
+
+Dirichlet and Categorical are pull-backs in ``multivariate.py``; random walks and AR in
+``timeseries.py``. Factors the registry does not cover take the quantile quadrature
+(``quadrature.py``), the summed support (``enumeration.py``) or the local rule (``local.py``);
+``expected.py`` picks the rule.
 
 Entries and coordinates (value coordinate in brackets, for a free variable):
 
@@ -38,14 +44,14 @@ Poisson                       μ, or η = log μ                      (discrete)
 Bernoulli, Binomial           p, or η = logit p                    (discrete)
 NegativeBinomial              n, p, or n, η = logit p              (discrete)
 MvNormal (pull-back)          μ, Σ                                 [identity]
+Categorical (pull-back)       p                                    (discrete)
+Dirichlet (pull-back)         α                                    [simplex]
 ============================  ===================================  ===========
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pytensor.tensor as pt
@@ -55,7 +61,17 @@ from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
-from pymc_fisher.errors import NoClosedFormError
+from pymc_fisher.fisher.registry import (
+    Entry,
+    Information,
+    PullBack,
+    closed_form,
+    has_closed_form,
+    pullback_for,
+    register,
+    register_pullback,
+    unsupported,
+)
 from pymc_fisher.fisher.special import (
     negative_binomial_dispersion,
     student_t_nu_information,
@@ -74,117 +90,6 @@ __all__ = [
     "student_t_nu_information",
     "trigamma",
 ]
-
-Entry = TensorVariable | float | None
-Matrix = list[list[Entry]]
-
-
-class Information(NamedTuple):
-    """Expected information over ``coords``, elementwise over the batch.
-
-    ``matrix[a][b]`` is ``I_ab`` broadcastable to the batch shape; ``None`` means zero. Only
-    the upper triangle (``b >= a``) is read.
-    """
-
-    coords: tuple[TensorVariable, ...]
-    matrix: Matrix
-
-
-# fn(params, value, coordinate) -> Information; value is None for an observed variable
-ClosedForm = Callable[[Sequence[TensorVariable], TensorVariable | None, str | None], Information]
-
-_REGISTRY: dict[type, ClosedForm] = {}
-
-TangentsFn = Callable[[Sequence[TensorVariable]], list[TensorVariable | None]]
-# fn(params, value, coordinate, tangents_fn, size, batch_shape) -> (size, size) graph or None
-PullBack = Callable[
-    [Sequence[TensorVariable], TensorVariable | None, str | None, TangentsFn, int, tuple],
-    TensorVariable | None,
-]
-
-_PULLBACKS: dict[type, PullBack] = {}
-
-
-def register(*op_types: type) -> Callable[[ClosedForm], ClosedForm]:
-    """Register a closed form for random-variable Op classes."""
-
-    def decorator(fn: ClosedForm) -> ClosedForm:
-        for op_type in op_types:
-            _REGISTRY[op_type] = fn
-        return fn
-
-    return decorator
-
-
-def register_pullback(*op_types: type) -> Callable[[PullBack], PullBack]:
-    """Register a whole pull-back for random-variable Op classes that are not elementwise."""
-
-    def decorator(fn: PullBack) -> PullBack:
-        for op_type in op_types:
-            _PULLBACKS[op_type] = fn
-        return fn
-
-    return decorator
-
-
-def pullback_for(op: object) -> PullBack | None:
-    """Return the registered pull-back of ``op``'s distribution, or ``None``.
-
-    The caller passes float64 parameters (see ``closed_form``), the value (``None`` when
-    observed), its coordinate, ``tangents_fn``, θ's size and the factor's batch shape.
-    """
-    fn = _PULLBACKS.get(type(op))
-    if fn is None:
-        return None
-
-    def cast_and_call(params, value, coordinate, tangents_fn, size, batch_shape):
-        params = [_float64(p) for p in params]
-        value = None if value is None else _float64(value)
-        return fn(params, value, coordinate, tangents_fn, size, batch_shape)
-
-    return cast_and_call
-
-
-def has_closed_form(op: object) -> bool:
-    """Whether either registry (elementwise or pull-back) has an entry for ``op``."""
-    return type(op) in _REGISTRY or type(op) in _PULLBACKS
-
-
-def closed_form(
-    op: object,
-    params: Sequence[TensorVariable],
-    value: TensorVariable | None,
-    coordinate: str | None,
-) -> Information:
-    """Return the closed-form information of ``op``'s distribution at ``params``.
-
-    Raises
-    ------
-    NoClosedFormError
-        If the registry has no entry for the Op, or the entry does not cover ``coordinate``.
-    """
-    fn = _REGISTRY.get(type(op))
-    if fn is None:
-        hint = " as an Information (use pullback_for)" if type(op) in _PULLBACKS else ""
-        raise NoClosedFormError(f"no closed-form Fisher information for {type(op).__name__}{hint}")
-    params = [_float64(p) for p in params]
-    if value is not None and value.type.dtype != "float64":
-        value = pt.cast(value, "float64")
-    return fn(params, value, coordinate)
-
-
-def _float64(p: TensorVariable) -> TensorVariable:
-    """``p`` as float64; non-tensor inputs (a ``None`` size) pass through untouched."""
-    dtype = getattr(p.type, "dtype", None)
-    return pt.cast(p, "float64") if dtype is not None and dtype != "float64" else p
-
-
-def unsupported(op_name: str, coordinate: str | None) -> NoClosedFormError:
-    """Build the error an entry raises for a value coordinate it does not cover."""
-    return NoClosedFormError(
-        f"no closed-form information for a free {op_name} variable held in the "
-        f"{coordinate!r} coordinate"
-    )
 
 
 def logit_of(p: TensorVariable) -> TensorVariable | None:
@@ -424,7 +329,7 @@ def _weibull(params, value, coordinate):
     )
 
 
-# Nodes of the trapezoidal rule for the NegativeBinomial dispersion integral (see below). Its
+# The dispersion I_nn is a trapezoidal quadrature (special.negative_binomial_dispersion): its
 # error, about exp(−π²/h) for an integrand analytic in the strip |Im u| < π/2, measured against
 # the exact series: < 1e-11 relative for n in [1e-2, 1e3], μ in [1e-3, 1e3] (128 nodes); the
 # tests assert 1e-9 on a grid of that box.
@@ -438,7 +343,3 @@ def _negative_binomial(params, value, coordinate):
         return Information((n, eta), [[n_n, -q], [None, n * q]])
     n_n = negative_binomial_dispersion(n, (1 - p) / p)
     return Information((n, p), [[n_n, -1 / p], [None, n / (p**2 * (1 - p))]])
-
-
-# registers the non-elementwise pull-backs (MvNormal); imported last, as it uses `register_pullback`
-from pymc_fisher.fisher import multivariate  # noqa: E402, F401

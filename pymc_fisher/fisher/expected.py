@@ -1,31 +1,45 @@
-"""Expected information: the analytic pull-back ``Σᵢ Jᵢᵀ I_dist(φᵢ) Jᵢ`` through the graph.
+"""Expected information: the pull-back ``Σᵢ Jᵢᵀ I_dist(φᵢ) Jᵢ`` through the graph, deterministic.
 
 For every factor p(z | parents) of the joint density, ``I_dist`` comes from the closed-form
 registry over the factor's coordinates φ (its parameters, and its own value when the factor is
 a free variable), and ``Jᵢ = ∂φᵢ/∂θ`` comes from forward-mode differentiation vectorized over
 the rows of the identity. PyTensor rewrites products with those selection rows into indexing,
 so for ``φ = Xβ`` the Jacobian *is* ``X`` and the pull-back is one ``Xᵀ(w ⊙ X)``.
+
+Where the registry has no entry: a value under ``ordered`` gets its elementwise information
+pulled back through the transform; a univariate distribution with a quantile function gets the
+quantile quadrature (``quadrature.py``); a discrete likelihood the sum over its support
+(``enumeration.py``); anything else, and every Potential, the local rule
+(``local.py``). Monte Carlo (``monte_carlo.py``) runs only when a caller asks for it.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import pytensor.tensor as pt
-from pytensor.gradient import pushforward
+from pymc.distributions.transforms import Ordered
+from pytensor.gradient import NullTypeGradError, jacobian, pushforward
 from pytensor.graph.replace import vectorize_graph
+from pytensor.graph.utils import MethodNotDefined
 from pytensor.tensor.variable import TensorVariable
 
-from pymc_fisher.errors import NoClosedFormError, UnsupportedModelError
-from pymc_fisher.fisher.closed_form import Information, closed_form, pullback_for
+from pymc_fisher.errors import NoClosedFormError
+from pymc_fisher.fisher.enumeration import enumeration_information
+from pymc_fisher.fisher.local import local_information
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph, depends_on
+from pymc_fisher.fisher.quadrature import quadrature_information
+from pymc_fisher.fisher.registry import Information, closed_form, has_closed_form, pullback_for
+from pymc_fisher.fisher.timeseries import is_time_series, time_series_information
 
 __all__ = [
+    "Rule",
     "analytic_factor_information",
     "expected_information_graph",
-    "reject_potentials",
+    "factor_rule",
+    "potential_information",
     "split_factors",
     "tangents",
 ]
@@ -41,6 +55,14 @@ def tangents(graphs: Sequence[TensorVariable], theta: TensorVariable, size: int)
     jvps: Any = pushforward([graphs[i] for i in live], theta, direction)
     batched: Any = vectorize_graph(jvps, {direction: pt.eye(size, dtype="float64")})
     for i, jac in zip(live, batched, strict=True):
+        if jac.type.ndim != graphs[i].type.ndim + 1:
+            # PyTensor 3.3 vectorises the tangent of ``reshape(θ[k:k+1], ()) + c`` (a scalar
+            # parameter such as Uniform's ``upper = a + 3``) to a scalar; reverse mode instead
+            flat = pt.atleast_1d(graphs[i]).ravel()
+            rows = pt.as_tensor(
+                jacobian(flat, theta, vectorize=True, disconnected_inputs="ignore")
+            )  # (n, size)
+            jac = rows.T.reshape((size, *graphs[i].shape), ndim=graphs[i].type.ndim + 1)
         out[i] = jac
     return out
 
@@ -88,72 +110,154 @@ def pullback(
     return total
 
 
+Rule = Literal["closed_form", "quadrature", "local"]
+
+
 def analytic_factor_information(factor: Factor, mg: ModelGraph) -> TensorVariable | None:
-    """The pull-back of one factor's closed-form information (``None`` if it is zero)."""
+    """The pull-back of one factor's deterministic information (``None`` if it is zero).
+
+    The rule, in order: the factor's closed form (or registered pull-back); the ordered rule;
+    the quantile quadrature (``quadrature.py``); the local rule (``local.py``). ``factor_rule``
+    says which applies.
+    """
+    return _factor_term(factor, mg)[1]
+
+
+def factor_rule(factor: Factor, mg: ModelGraph) -> Rule:
+    """Which deterministic rule gives the factor's information (``analytic_factor_information``)."""
+    return _factor_term(factor, mg)[0]
+
+
+def _factor_term(factor: Factor, mg: ModelGraph) -> tuple[Rule, TensorVariable | None]:
     value = None if factor.observed else factor.value
     size = mg.layout.size
     batch_shape = tuple(factor.logp.shape[k] for k in range(factor.logp.type.ndim))
-    general = pullback_for(factor.op)  # distributions that are not elementwise (MvNormal)
-    if general is not None:
-        return general(
-            factor.params,
-            value,
-            factor.coordinate,
-            lambda graphs: tangents(graphs, mg.theta, size),
-            size,
-            batch_shape,
-        )
-    information = closed_form(factor.op, factor.params, value, factor.coordinate)
-    return pullback(information, mg.theta, size, batch_shape)
+    transform = None
+    if value is not None and mg.space == "unconstrained":
+        transform = mg.model.rvs_to_transforms.get(factor.rv)
+    try:
+        general = pullback_for(factor.op)  # distributions that are not elementwise (MvNormal)
+        if general is not None:
+            term = general(
+                factor.params,
+                value,
+                factor.coordinate,
+                lambda graphs: tangents(graphs, mg.theta, size),
+                size,
+                batch_shape,
+            )
+            return "closed_form", term
+        if is_time_series(factor.op) and transform is None:
+            term = time_series_information(
+                factor.op,
+                factor.params,
+                factor.value,
+                lambda node, params, v: _univariate(mg, node, params, v, None, "identity")[1],
+                lambda info, batch: pullback(info, mg.theta, size, batch),
+            )
+            return "closed_form", term
+        coordinate = factor.coordinate
+        if isinstance(transform, Ordered):
+            # The ordered rule: the identity coordinate's information pulled back through
+            # z = T⁻¹(y). E[−∇²_y ℓ] = J_Tᵀ E[−∇²_z log p] J_T − E[∂_z log p] ∂²z/∂y² − ∇² log|J_T|:
+            # the middle term has mean zero under the (unordered) elementwise distribution and the
+            # log-Jacobian (Σ y[1:], or Σ y when positive) is linear, so the rule is J_Tᵀ I_z J_T.
+            value, coordinate, transform = pt.as_tensor(transform.backward(value)), "identity", None
+        node = factor.rv.owner
+        if value is None:  # PyMC's observed log-density is elementwise over the batch
+            return _univariate(mg, node, factor.params, None, None, None, batch_shape)
+        return _univariate(mg, node, factor.params, value, transform, coordinate)
+    except NoClosedFormError:  # not univariate, or no quantile function, or a coordinate
+        pass
+    if factor.observed:  # a discrete likelihood: sum over its support (enumeration.py)
+        try:
+            tangents_fn = partial(tangents, theta=mg.theta, size=size)
+            term = enumeration_information(factor.op, factor.logp, factor.value, tangents_fn, size)
+            return "quadrature", term
+        except NoClosedFormError:
+            pass
+    return "local", _local(factor.name, factor.logp, mg)
 
 
-def reject_potentials(mg: ModelGraph) -> None:
-    """Potentials have no distribution to take an expectation over."""
-    if mg.potentials:
-        names = ", ".join(repr(p.name) for p in mg.model.potentials)
-        raise UnsupportedModelError(
-            f"The model has Potential terms ({names}), which have no distribution to take an "
-            "expectation over, so the expected information of the whole graph is undefined. "
-            "Use kind='observed', or metric='softabs' in RMHMC."
-        )
+def _local(name: str, term: TensorVariable, mg: ModelGraph) -> TensorVariable:
+    """The local rule for one term, or a typed error if its Hessian has no graph."""
+    try:
+        return local_information(term, mg.theta, mg.layout.size)
+    except (MethodNotDefined, NullTypeGradError) as err:
+        raise NoClosedFormError(
+            f"Variable {name!r}: no deterministic rule applies. Its distribution has no closed "
+            "form and no quantile function, and PyTensor cannot differentiate its log-density "
+            f"twice for the local rule ({type(err).__name__}: {str(err)[:120]}). Use "
+            "method='monte_carlo' for fisher_information (never in a sampler's metric), "
+            "kind='observed' where it applies, or metric='softabs' in RMHMC."
+        ) from None
+
+
+def _univariate(
+    mg: ModelGraph,
+    node: Any,
+    params: Sequence[TensorVariable],
+    value: TensorVariable | None,
+    transform: object,
+    coordinate: str | None,
+    batch_shape: tuple | None = None,
+) -> tuple[Rule, TensorVariable | None]:
+    """Pull back a univariate factor's closed form, else its quantile quadrature.
+
+    Over ``batch_shape`` (default: the value's shape).
+    """
+    if batch_shape is None and value is not None:
+        # the broadcast of the value and the parameters (a random walk's initial value is a
+        # slice, while its distribution may carry a batch dimension of one)
+        tensors = [value, *(p for p in params if isinstance(p, TensorVariable))]
+        batch_shape = tuple(pt.broadcast_shape(*tensors))
+    size = mg.layout.size
+    if has_closed_form(node.op):
+        try:
+            information = closed_form(node.op, params, value, coordinate)
+            return "closed_form", pullback(information, mg.theta, size, batch_shape)
+        except NoClosedFormError:  # the entry does not cover this value coordinate
+            pass
+    live = [depends_on(p, mg.theta) for p in params]
+    information = quadrature_information(node, tuple(params), value, transform, live)
+    return "quadrature", pullback(information, mg.theta, size, batch_shape)
 
 
 def split_factors(
     mg: ModelGraph, *, include_prior: bool, method: str
 ) -> tuple[list[Factor], list[Factor]]:
-    """Factors to do analytically and by Monte Carlo under ``method``."""
-    if include_prior:
-        reject_potentials(mg)
+    """Factors to do deterministically and by Monte Carlo under ``method``.
+
+    Every factor is deterministic (``analytic_factor_information``) unless
+    ``method="monte_carlo"``; there is no silent Monte Carlo fallback.
+    """
     factors = list(mg.factors if include_prior else mg.observed_factors)
     if method == "monte_carlo":
         return [], factors
-    analytic, monte_carlo = [], []
-    for factor in factors:
-        try:
-            analytic_factor_information(factor, mg)
-            analytic.append(factor)
-        except NoClosedFormError as err:
-            if method == "analytic":
-                raise NoClosedFormError(
-                    f"Variable {factor.name!r}: {err}. Use method='monte_carlo' (or 'auto', "
-                    f"which falls back to Monte Carlo for this factor only)."
-                ) from None
-            monte_carlo.append(factor)
-    if monte_carlo:
-        names = ", ".join(repr(f.name) for f in monte_carlo)
-        warnings.warn(
-            f"No closed-form Fisher information for {names}; using Monte Carlo for "
-            f"{'that factor' if len(monte_carlo) == 1 else 'those factors'}.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return analytic, monte_carlo
+    return factors, []
+
+
+def potential_information(mg: ModelGraph) -> TensorVariable | None:
+    """The local rule (``local.py``) summed over the model's Potential terms.
+
+    A Potential is not a density, so it has no expectation to take; its curvature enters as the
+    SoftAbs map of its negative Hessian at the point.
+    """
+    total = None
+    for name, potential in zip((p.name for p in mg.model.potentials), mg.potentials, strict=True):
+        term = _local(name, potential, mg)
+        total = term if total is None else total + term
+    return total
 
 
 def expected_information_graph(
-    mg: ModelGraph, *, include_prior: bool = False, factors: Sequence[Factor] | None = None
+    mg: ModelGraph,
+    *,
+    include_prior: bool = False,
+    factors: Sequence[Factor] | None = None,
+    potentials: bool | None = None,
 ) -> TensorVariable:
-    """The expected information as a graph of ``mg.theta`` (analytic factors only).
+    """The expected information as a graph of ``mg.theta``.
 
     Parameters
     ----------
@@ -162,23 +266,24 @@ def expected_information_graph(
     include_prior
         ``False``: the likelihood's factors (the usual expected Fisher information).
         ``True``: every factor of the joint density, each free variable's own value a
-        coordinate: the metric of the whole graph (DESIGN.md).
+        coordinate, and the Potentials: the metric of the whole graph (DESIGN.md).
     factors
-        Restrict to these factors (default: as ``include_prior`` says, all analytic).
-
-    Raises
-    ------
-    NoClosedFormError
-        If a factor has no closed form (use ``split_factors`` and Monte Carlo for those).
+        Restrict to these factors (default: as ``include_prior`` says).
+    potentials
+        Add the Potentials' local rule (default: ``include_prior``).
     """
     if factors is None:
         factors = mg.factors if include_prior else mg.observed_factors
-        if include_prior:
-            reject_potentials(mg)
+    if potentials is None:
+        potentials = include_prior
     size = mg.layout.size
     total = pt.zeros((size, size), dtype="float64")
     for factor in factors:
         term = analytic_factor_information(factor, mg)
+        if term is not None:
+            total = total + term
+    if potentials:
+        term = potential_information(mg)
         if term is not None:
             total = total + term
     return total

@@ -1,4 +1,7 @@
-"""Closed-form information of distributions that are not elementwise (MvNormal)."""
+"""Closed-form information of distributions that are not elementwise.
+
+MvNormal, Categorical (so OrderedLogistic and OrderedProbit) and Dirichlet.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import pytensor.tensor as pt
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
-from pymc_fisher.fisher.closed_form import register_pullback, unsupported
+from pymc_fisher.fisher.registry import register_pullback, unsupported
+from pymc_fisher.fisher.special import trigamma
 
 __all__: list[str] = []
 
@@ -47,4 +51,67 @@ def _mv_normal(params, value, coordinate, tangents_fn, size, batch_shape):
         flat = white.reshape((size, -1))  # L⁻¹ dΣ L⁻ᵀ, symmetric: tr(W_a W_b) = ⟨W_a, W_b⟩
         term = _batch_count(batch_shape, cov, 2) * (flat @ flat.T) / 2
         total = term if total is None else total + term
+    return total
+
+
+@register_pullback(prb.CategoricalRV)
+def _categorical(params, value, coordinate, tangents_fn, size, batch_shape):
+    """``Σ_k ∂p_k ∂p_kᵀ / p_k`` per observation (OrderedLogistic/Probit are Categoricals)."""
+    (p,) = params
+    (j_p,) = tangents_fn([p])
+    if j_p is None:
+        return None
+    white = j_p / pt.sqrt(p)[None]  # (size, *batch, K)
+    flat = white.reshape((size, -1))
+    return _batch_count(batch_shape, p, 1) * (flat @ flat.T)
+
+
+@register_pullback(prb.DirichletRV)
+def _dirichlet(params, value, coordinate, tangents_fn, size, batch_shape):
+    """Dirichlet(α), the value under PyMC's simplex transform ``z = softmax([y, −Σy])``.
+
+    With ``v = [y, −Σy]`` the density of ``y`` (log-Jacobian ``log K + Σ log z``) is
+    ``Σ_k α_k log z_k − log B(α) + log K``, so with ``A = Σα`` and ``E[z] = α/A``,
+    ``E[z zᵀ] = (α αᵀ + diag α)/(A(A + 1))``:
+    ``I_vv = (A diag α − α αᵀ)/(A + 1)``, ``I_v,α_k = −(e_k − α/A)``,
+    ``I_αα = diag ψ′(α) − ψ′(A) 1 1ᵀ`` (the last alone when observed). For K = 2 this is Beta's
+    entry in its log-odds coordinate φ = 2y.
+    """
+    (alpha,) = params
+    if value is not None and coordinate != "SimplexTransform":
+        raise unsupported("Dirichlet", coordinate)
+    jacs = tangents_fn([alpha] if value is None else [alpha, value])
+    j_a = jacs[0]
+    j_y = jacs[1] if value is not None else None
+    k = alpha.shape[-1]
+    full = (*batch_shape, k)
+    a = pt.broadcast_to(alpha, full).reshape((-1, k))  # (n, K)
+    total_a = a.sum(-1)  # (n,)
+    total = None
+
+    def add(term):
+        nonlocal total
+        total = term if total is None else total + term
+
+    da = sa = None
+    if j_a is not None:
+        da = pt.broadcast_to(j_a, (size, *full)).reshape((size, -1, k))
+        sa = da.sum(-1)  # (size, n)
+        white = da * pt.sqrt(trigamma(a))[None]
+        add(white.reshape((size, -1)) @ white.reshape((size, -1)).T)
+        shared = sa * pt.sqrt(trigamma(total_a))[None]
+        add(-(shared @ shared.T))
+    if j_y is not None:
+        dy = pt.broadcast_to(j_y, (size, *batch_shape, k - 1)).reshape((size, -1, k - 1))
+        dv = pt.concatenate([dy, -dy.sum(-1, keepdims=True)], axis=-1)  # (size, n, K)
+        u = (dv * a[None]).sum(-1)  # (size, n)
+        diag = dv * pt.sqrt(total_a[:, None] * a / (total_a[:, None] + 1))[None]
+        add(diag.reshape((size, -1)) @ diag.reshape((size, -1)).T)
+        scaled = u / pt.sqrt(total_a + 1)[None]
+        add(-(scaled @ scaled.T))
+        if da is not None and sa is not None:
+            cross = (
+                -(dv.reshape((size, -1)) @ da.reshape((size, -1)).T) + (u / total_a[None]) @ sa.T
+            )
+            add(cross + cross.T)
     return total
