@@ -4,6 +4,7 @@ Fisher information matrices, Laplace approximations and Riemannian-manifold HMC 
 """
 
 from pymc_fisher import bench
+from pymc_fisher.check import check_model
 from pymc_fisher.errors import (
     DiscreteVariableError,
     MissingPointValueError,
@@ -37,6 +38,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "__version__",
     "bench",
+    "check_model",
     "design_criteria",
     "fisher_information",
     "fisher_information_graph",

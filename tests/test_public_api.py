@@ -12,6 +12,7 @@ PUBLIC = {
     "NotPositiveDefiniteError",
     "__version__",
     "bench",
+    "check_model",
     "design_criteria",
     "fisher_information",
     "fisher_information_graph",

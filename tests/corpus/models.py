@@ -11,8 +11,8 @@ Tags
 ``empirical``
     Per-observation scores exist (the observed variables factor over observations).
 ``no_mode``
-    The posterior density in the sampler's coordinates has no mode (a funnel): ``fit_laplace``
-    must end in a typed error.
+    The posterior density in the sampler's coordinates has no mode (centered eight schools:
+    ``log p → ∞`` as ``tau → 0``): ``fit_laplace`` must end in ``ModeNotFoundError``.
 ``latent``
     Has a latent vector whose size grows with the data (random walk, measurement error).
 ``potential``, ``mixture``, ``ordered``, ``simplex``, ``scan``, ``censored``, ``gp``
@@ -63,7 +63,7 @@ CORPUS: dict[str, CorpusModel] = {
         _entry(h.hierarchical_logistic_centered, _L, _E),
         _entry(h.hierarchical_logistic_noncentered, _L, _E),
         _entry(h.smoking_meta_analysis, _L, _E),
-        _entry(h.neals_funnel, "no_mode"),
+        _entry(h.neals_funnel),
         _entry(r.robust_regression, _L, _E),
         _entry(r.negative_binomial_counts, _L, _E),
         _entry(r.zero_inflated_poisson, _L, _E, "mixture"),
