@@ -137,7 +137,7 @@ def _outcome(fn: Callable[[], str]) -> str:
             answer = fn()
     except FisherError as err:
         return f"no: {type(err).__name__}: {err}"
-    except Exception as err:
+    except Exception as err:  # reported with its type: an untyped failure is a package bug
         return f"no, unexpected {type(err).__name__} (please report): {err}"
     # the mode's answer states the Pareto k̂ itself
     shown = {
