@@ -93,6 +93,12 @@ def _distribution(op: object) -> str:
     return name.removesuffix("RV")
 
 
+def _static_size(var: Any) -> int:
+    """Number of elements from the static shape; -1 when a dimension is only known at run time."""
+    shape = tuple(var.type.shape)
+    return -1 if None in shape else int(np.prod(shape, dtype=int))
+
+
 def _potential_method(mg: ModelGraph) -> tuple[InformationMethod, str]:
     try:
         # the whole-graph builder checks the Potentials before it sums any factor
@@ -113,9 +119,7 @@ def _factor_rows(mg: ModelGraph) -> list[dict[str, Any]]:
             "role": "observed" if factor.observed else "free",
             "distribution": _distribution(factor.op),
             "coordinate": factor.coordinate or "",
-            "size": int(np.prod(factor.rv.type.shape or (), dtype=int))
-            if None not in (factor.rv.type.shape or ())
-            else -1,
+            "size": _static_size(factor.rv),
             "information": method,
             "detail": detail,
         })  # fmt: skip
@@ -124,7 +128,8 @@ def _factor_rows(mg: ModelGraph) -> list[dict[str, Any]]:
         for potential in mg.model.potentials:
             rows.append({
                 "variable": potential.name, "role": "potential", "distribution": "Potential",
-                "coordinate": "", "size": -1, "information": method, "detail": detail,
+                "coordinate": "", "size": _static_size(potential), "information": method,
+                "detail": detail,
             })  # fmt: skip
     return rows
 
