@@ -80,6 +80,18 @@ def test_corpus_has_models_without_likelihood_and_with_each_construct():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_reference_covers_every_free_variable(name):
+    ref = load_reference(name)
+    model = CORPUS[name].build()
+    assert set(ref.draws) == {rv.name for rv in model.free_RVs}
+    for rv in model.free_RVs:
+        assert ref.draws[rv.name].shape[2:] == tuple(rv.shape.eval()), rv.name
+        assert ref.draws[rv.name].shape[:2] == (4, 250)
+    assert ref.meta["converged"], ref.meta
+    assert ref.meta["max_rhat"] <= RHAT_MAX
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_laplace_fits_or_raises_a_typed_error(name):
     model = corpus_model(name)
     if "no_mode" in CORPUS[name].tags:
