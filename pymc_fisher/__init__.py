@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pymc_fisher.check import check_model
 from pymc_fisher.errors import (
     DiscreteVariableError,
     FisherError,
     MissingPointValueError,
     NoClosedFormError,
+    NonFiniteInformationError,
     NonFiniteLogDensityError,
     NoObservedVariablesError,
     NotPositiveDefiniteError,
@@ -61,6 +63,7 @@ __all__ = [
     "ModeNotFoundError",
     "NoClosedFormError",
     "NoObservedVariablesError",
+    "NonFiniteInformationError",
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
@@ -68,6 +71,7 @@ __all__ = [
     "UnsupportedModelError",
     "__version__",
     "bench",
+    "check_model",
     "design_criteria",
     "fisher_information",
     "fisher_information_graph",

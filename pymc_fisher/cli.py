@@ -1,4 +1,4 @@
-r"""Command line: ``pymc-fisher compare``, ``pymc-fisher demo`` and ``pymc-fisher list``.
+r"""Command line: ``pymc-fisher compare``, ``demo``, ``list`` and ``check``.
 
 Examples
 --------
@@ -9,6 +9,11 @@ Compare PyMC's NUTS with RMHMC on the funnel and eight schools, three seeds::
 
 The table is printed and written to ``study/study.csv``; figures go to ``study/figures/``.
 Run the same command again after an interruption: finished runs are not repeated.
+
+What the package can do with the model defined in a file (a module-level ``model``, or the
+file's only ``pm.Model``)::
+
+    pymc-fisher check my_model.py
 """
 
 from __future__ import annotations
@@ -57,7 +62,50 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=None, help="study folder (default: a temporary one)")
 
     sub.add_parser("list", help="list registered targets and samplers")
+
+    check = sub.add_parser("check", help="what pymc_fisher can do with the model in a file")
+    check.add_argument("path", metavar="MODEL.py", help="a Python file that builds a pm.Model")
     return parser
+
+
+def _load_model(path: str) -> Any:
+    """The ``pm.Model`` a file defines: its module-level ``model``, else its only Model."""
+    import importlib.util
+    from pathlib import Path
+
+    import pymc as pm
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no file {path!r}")
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path!r} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = vars(module)
+    if isinstance(found.get("model"), pm.Model):
+        return found["model"]
+    models = {id(v): v for v in found.values() if isinstance(v, pm.Model)}
+    if len(models) != 1:
+        names = sorted(k for k, v in found.items() if isinstance(v, pm.Model))
+        raise LookupError(
+            f"{path} defines {len(models)} pm.Model objects ({', '.join(names) or 'none'}); "
+            "name the one to check `model` at module level."
+        )
+    return next(iter(models.values()))
+
+
+def _check(path: str) -> int:
+    from pymc_fisher.check import check_model
+
+    try:
+        model = _load_model(path)
+    except (OSError, ImportError, LookupError) as exc:
+        print(f"pymc-fisher: error: {exc}", file=sys.stderr)
+        return 2
+    print(check_model(model))
+    return 0
 
 
 def _add_settings(
@@ -117,9 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on a usage or study error.
+        0 on success, 2 on a usage or study error, or a file without one clear model.
     """
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.path)
     from pymc_fisher.bench import StudyError, available_samplers, available_targets
 
     if args.command == "list":

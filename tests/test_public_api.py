@@ -30,6 +30,7 @@ PUBLIC = {
     "UnsupportedModelError",
     "__version__",
     "bench",
+    "check_model",
     "design_criteria",
     "fisher_information",
     "fisher_information_graph",

@@ -1,0 +1,129 @@
+"""``pmf.check_model`` and ``pymc-fisher check``: what the package can do with a model."""
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+
+import pymc_fisher as pmf
+from pymc_fisher.cli import main
+from tests.corpus.models import build
+
+
+@pytest.fixture(scope="module")
+def normal_check():
+    with pm.Model():
+        mu = pm.Normal("mu", 0.0, 10.0)
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Normal("y", mu, sigma, observed=np.array([0.1, -0.4, 0.8, 1.2]))
+        return pmf.check_model()  # the model from the context
+
+
+def test_one_row_per_factor(normal_check):
+    assert isinstance(normal_check, pd.DataFrame)
+    assert list(normal_check["variable"]) == ["mu", "sigma", "y"]
+    assert list(normal_check["role"]) == ["free", "free", "observed"]
+    assert list(normal_check["distribution"]) == ["Normal", "HalfNormal", "Normal"]
+    assert list(normal_check["coordinate"]) == ["identity", "log", ""]
+    assert list(normal_check["size"]) == [1, 1, 4]
+    assert set(normal_check["information"]) == {"closed form"}
+
+
+def test_facts_of_a_regular_model(normal_check):
+    facts = normal_check.facts
+    assert facts["parameters"].startswith("2 ")
+    for key in ("expected_information", "observed_information", "empirical_information"):
+        assert facts[key].startswith("yes"), facts[key]
+    assert facts["mode"].startswith("yes"), facts["mode"]
+    assert facts["rmhmc_metric"].startswith("yes: positive definite"), facts["rmhmc_metric"]
+
+
+def test_printed_table_shows_rows_and_facts(normal_check):
+    text = str(normal_check)
+    assert "HalfNormal" in text
+    assert "closed form" in text
+    assert "rmhmc_metric" in text
+    assert "detail" not in text  # details go to the notes, not a wide column
+
+
+def test_no_likelihood():
+    # Neal's funnel: a prior only; in (v, x) its density has a mode, at x = 0, v = -9 * 9 / 2
+    table = pmf.check_model(build("neals_funnel"))
+    assert set(table["role"]) == {"free"}
+    assert table.facts["likelihood_information"].startswith("no: the model has no observed")
+    assert table.facts["mode"].startswith("yes"), table.facts["mode"]
+    assert table.facts["rmhmc_metric"].startswith("yes"), table.facts["rmhmc_metric"]
+
+
+def test_no_mode_is_a_typed_answer():
+    # log p(log tau, theta = 0) = -7 log tau - tau^2 / 2 + c grows without bound as tau -> 0
+    with pm.Model() as model:
+        tau = pm.HalfNormal("tau", 1.0)
+        pm.Normal("theta", 0.0, tau, shape=8)
+    table = pmf.check_model(model)
+    assert table.facts["mode"].startswith("no: ModeNotFoundError"), table.facts["mode"]
+
+
+def test_missing_closed_form_is_named():
+    # a distribution nobody registers (the rows follow the registry, whatever it holds)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Moyal("y", mu=mu, sigma=1.0, observed=np.array([0.3, 1.1]))
+    table = pmf.check_model(model)
+    row = table.set_index("variable").loc["y"]
+    assert row["information"] == "none"
+    assert "Moyal" in row["detail"]
+    assert "'y'" in table.facts["rmhmc_metric"]
+    assert table.facts["rmhmc_metric"].startswith("no")
+    assert table.facts["expected_information"].startswith("Monte Carlo only")
+    assert "notes:" in str(table)
+
+
+def test_potential_has_a_row():
+    table = pmf.check_model(build("weibull_aft_potential"))
+    row = table.set_index("variable").loc["y_censored"]
+    assert row["role"] == "potential"
+    assert row["distribution"] == "Potential"
+    assert row["information"] in {"closed form", "quadrature", "none"}
+
+
+def _write(tmp_path, body: str):
+    path = tmp_path / "my_model.py"
+    path.write_text(textwrap.dedent(body))
+    return str(path)
+
+
+MODEL_FILE = """
+    import numpy as np
+    import pymc as pm
+
+    with pm.Model() as {name}:
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu, 1.0, observed=np.array([0.5, 1.5]))
+"""
+
+
+@pytest.mark.parametrize("name", ["model", "anything"])
+def test_cli_check_finds_the_model(tmp_path, capsys, name):
+    assert main(["check", _write(tmp_path, MODEL_FILE.format(name=name))]) == 0
+    out = capsys.readouterr().out
+    assert "mu" in out
+    assert "closed form" in out
+    assert "rmhmc_metric" in out
+
+
+def test_cli_check_two_models_is_an_error(tmp_path, capsys):
+    body = MODEL_FILE.format(name="first") + MODEL_FILE.format(name="second").replace(
+        "import numpy as np\n    import pymc as pm\n", ""
+    )
+    assert main(["check", _write(tmp_path, body)]) == 2
+    err = capsys.readouterr().err
+    assert "2 pm.Model objects (first, second)" in err
+    assert "`model`" in err
+
+
+def test_cli_check_missing_file(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "nope.py")]) == 2
+    assert "no file" in capsys.readouterr().err
