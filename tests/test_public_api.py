@@ -23,6 +23,7 @@ PUBLIC = {
     "ModeNotFoundError",
     "NoClosedFormError",
     "NoObservedVariablesError",
+    "NonFiniteInformationError",
     "NonFiniteLogDensityError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
