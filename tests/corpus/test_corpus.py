@@ -23,6 +23,8 @@ from pymc_fisher.laplace import ModeNotFoundError
 from tests.corpus.models import CORPUS, NAMES
 from tests.corpus.reference import load_reference, mean_z_scores, summary_stats
 
+pytestmark = pytest.mark.corpus
+
 # Slow tier: 2 chains x 1000 draws after 500 tuning steps per model (budget: the whole tier in
 # about 15 minutes on 2 cores; 2 x 500 left R-hat, over 4 split halves of 250, too noisy for
 # its 1.01 bound: 1.015 on eight schools non-centered, whose means matched). Each mean is
