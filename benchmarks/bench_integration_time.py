@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_integration_time.py                       # all targets, c = 2
+    .venv/bin/python benchmarks/bench_integration_time.py                       # all targets
     .venv/bin/python benchmarks/bench_integration_time.py --factors 1.5,2,2.5 --models funnel10
 
 Runs ``pm.sample(step=RMHMC())`` with the defaults (``path_length="auto"``), 4 chains x 1000
@@ -105,7 +105,7 @@ def run(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", default=",".join(TARGETS))
-    ap.add_argument("--factors", default="2")
+    ap.add_argument("--factors", default="", help="factors c to try (default: the module's)")
     ap.add_argument("--fixed", default="", help="also run fixed path lengths, e.g. 14,20")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--draws", type=int, default=1000)
@@ -127,7 +127,7 @@ def main() -> None:
     for target in args.models.split(","):
         settings: list[tuple[str, float | None, object]] = [
             (f"c={f}", float(f), "auto") for f in args.factors.split(",") if f
-        ]
+        ] or [("default", None, "auto")]
         settings += [(f"T={p}", None, float(p)) for p in args.fixed.split(",") if p]
         for label, factor, path in settings:
             r = run(target, factor, path, args.seed, args.draws, options)

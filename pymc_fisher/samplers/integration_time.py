@@ -13,8 +13,8 @@ funnel the Fisher metric's ``G_vv = 1/9 + (d-1)/2`` is constant while ``Var(v) =
 After a quarter period a harmonic coordinate is uncorrelated with its start, in its first and
 its second moment; after half a period it is anti-correlated (``θ' ≈ -θ``: bulk ESS above the
 number of draws while the tail ESS and the ESS of ``θ²`` collapse). The integration time is
-therefore ``T = c · √max_k r_k`` with ``c`` a little above ``π/2``: the slowest coordinate
-decorrelates and the faster ones, through many periods, are randomised by the jitter.
+therefore ``T = (π/2) √max_k r_k``, the slowest coordinate's quarter period; the faster ones,
+through many periods, are randomised by the step-size jitter.
 
 The ratio is estimated in Stan-style doubling windows of the warm-up (Welford moments of θ and
 the running mean of ``diag G⁻¹`` at the chain's draws, from the factor each transition already
@@ -41,10 +41,12 @@ __all__ = [
     "warmup_schedule",
 ]
 
-#: ``T = INTEGRATION_TIME_FACTOR · √max r``. A quarter period is π/2 ≈ 1.57; measured over the
-#: benchmark targets (funnel d = 10 and 50, eight schools, German credit), min(bulk, tail) ESS
-#: per gradient was best between 1.6 and 2.2 (see ``benchmarks/bench_integration_time.py``).
-INTEGRATION_TIME_FACTOR = 2.0
+#: ``T = INTEGRATION_TIME_FACTOR · √max r``: the slowest coordinate's quarter period, π/2 √r.
+#: Measured with ``benchmarks/bench_integration_time.py`` (4 x 1000 after 1000, min(bulk, tail)
+#: ESS per gradient): c = 1.6 against c = 2 gave German credit 1.5e-2 against 4.1e-3 (at c = 2
+#: T = 2.5 is antithetic there and the tail ESS collapses), the funnel (d = 10) 6.6e-3 against
+#: 7.2e-3 and centered eight schools 5.6e-3 against 5.1e-3, all above the best hand-tuned paths.
+INTEGRATION_TIME_FACTOR = 0.5 * math.pi
 
 #: Integration time before any estimate: a quarter period of a coordinate the metric resolves.
 INITIAL_INTEGRATION_TIME = 0.5 * math.pi

@@ -132,7 +132,7 @@ class RMHMC(ArrayStepShared):
     path_length
         Integration time; the number of steps is ``ceil(path_length / ε)``. ``"auto"``
         (default) learns it in warm-up from the slowness ratio of the metric (see
-        :mod:`.integration_time`): ``T = 2 √max_k r_k`` with
+        :mod:`.integration_time`): ``T = (π/2) √max_k r_k`` with
         ``r_k = Var(θ_k) / E[(G⁻¹)_kk]``, estimated in Stan's doubling windows; a number fixes
         it.
     step_size_jitter
