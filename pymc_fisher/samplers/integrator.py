@@ -129,8 +129,9 @@ class LeapfrogReport(NamedTuple):
     ----------
     divergence
         ``"none"``, ``"solver"`` (an implicit solve did not converge), ``"metric"`` (``G`` not
-        positive definite at an iterate; an iterate where ``log p`` is not finite, or that
-        overflows, is a failed solve).
+        positive definite at an iterate) or ``"energy"`` (non-finite log density, or an
+        iteration that overflowed; the subdivided step of the fixed trajectory retries both
+        ``"solver"`` and ``"energy"``).
     momentum_iterations, position_iterations
         Evaluations made by the implicit momentum and position solves.
     residual
@@ -276,8 +277,7 @@ def _leapfrog(
         mom = _newton_momentum(system, point, state.momentum, eps, mom.solution, options)
         n_evals += mom.iterations * (1 + point.theta.size)
     if not mom.converged:
-        # an iteration that overflowed failed as a solve: the subdivided step retries it
-        kind0: DivergenceKind = "solver"
+        kind0: DivergenceKind = "energy" if mom.failed else "solver"
         return _failure(state, kind0, mom.iterations, 0, mom.residual, n_evals)
     p_half = mom.solution
     v0 = velocity(point.metric, p_half)
@@ -301,8 +301,7 @@ def _leapfrog(
     n_evals += pos.iterations
     residual = max(mom.residual, pos.residual)
     if pos.failed:
-        # an iterate outside the support (or an overflow) is a failed solve, not the model's
-        kind: DivergenceKind = "metric" if failure and failure[-1] == "metric" else "solver"
+        kind: DivergenceKind = failure[-1] if failure else "energy"
         return _failure(state, kind, mom.iterations, pos.iterations, residual, n_evals)
     if not pos.converged:
         return _failure(state, "solver", mom.iterations, pos.iterations, residual, n_evals)

@@ -205,8 +205,7 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
         )
         n_evals += mom_it * (1 + d)
     if not mom_done:
-        # an iteration that overflowed failed as a solve: the subdivided step retries it
-        return state, SOLVER, mom_it, 0, mom_res, n_evals
+        return state, ENERGY if mom_failed else SOLVER, mom_it, 0, mom_res, n_evals
     p_half = solution
     v0 = mv(pos[3], p_half)
     # θ' = θ + ε/2 [G⁻¹(θ) + G⁻¹(θ')] p½  (implicit in θ')
@@ -217,15 +216,15 @@ def leapfrog(fn, ct, extra, kind, alpha, state, eps, atol, rtol, max_iter, memor
     for it in range(1, max_iter + 1):
         pos_it = it
         code, cand = evaluate(fn, extra, x, kind, alpha)
-        if code != NONE:  # an iterate outside the support: the solve failed, not the model
-            pos_code, pos_res = METRIC if code == METRIC else SOLVER, np.inf
+        if code != NONE:
+            pos_code, pos_res = code, np.inf
             break
         new_pos = cand
         fx = theta + 0.5 * eps * (v0 + mv(cand[3], p_half))
         f = fx - x
         pos_res = np.abs(f).max() if d else 0.0
         if not pos_res < np.inf:
-            pos_code, pos_res = SOLVER, np.inf
+            pos_code, pos_res = ENERGY, np.inf
             break
         if _converged(pos_res, x, atol, rtol):
             pos_done = True
