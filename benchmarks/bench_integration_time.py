@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_integration_time.py                       # all targets
-    .venv/bin/python benchmarks/bench_integration_time.py --factors 1.5,2,2.5 --models funnel10
+    .venv/bin/python benchmarks/bench_integration_time.py --factors 1.5,2,2.5 --models funnel
 
 Runs ``pm.sample(step=RMHMC())`` with the defaults (``path_length="auto"``), 4 chains x 1000
 after 1000 tuning, ``cores=2``, for each factor and target, and prints min(bulk, tail) ESS of the
@@ -22,8 +22,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -33,36 +31,11 @@ import pymc as pm  # noqa: E402
 import pymc_fisher.samplers.step as step_module  # noqa: E402
 from pymc_fisher.samplers import integration_time as it  # noqa: E402
 from pymc_fisher.samplers.step import RMHMC  # noqa: E402
-from tests.samplers import models  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "gc2011"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_rmhmc import MODELS, min_ess  # noqa: E402
 
-
-# name -> (builder, key quantity or None for the min over all, symmetric key?)
-TARGETS = {
-    "funnel10": (lambda: models.funnel(10), "v", True),
-    "funnel50": (lambda: models.funnel(50), "v", True),
-    "eight_schools": (models.eight_schools_centered, "tau", False),
-    "eight_schools_nc": (models.eight_schools_noncentered, "tau", False),
-    "german_credit": (lambda: models.german_credit(DATA), None, False),
-    "quickstart": (models.quickstart_logistic, None, False),
-    "hier_logistic": (lambda: models.hierarchical_logistic(True), "sigma", False),
-    "hier_logistic_nc": (lambda: models.hierarchical_logistic(False), "sigma", False),
-}
-
-
-def min_ess(idata, key: str | None, symmetric: bool) -> float:
-    """min(bulk, tail) ESS of ``key`` (and of ``key²`` when symmetric); min over all if None."""
-    post = idata.posterior.to_dataset()
-    names = [key] if key is not None else list(post.data_vars)
-    out = np.inf
-    for name in names:
-        for method in ("bulk", "tail"):
-            out = min(out, float(arviz_stats.ess(post[[name]], method=method)[name].min()))
-        if symmetric:
-            sq = (post[[name]] ** 2).rename({name: f"{name}2"})
-            out = min(out, float(arviz_stats.ess(sq, method="bulk")[f"{name}2"].min()))
-    return out
+TARGETS = MODELS  # name -> (builder, key quantity, symmetric key?), shared with bench_rmhmc
 
 
 def run(
