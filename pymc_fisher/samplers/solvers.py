@@ -36,10 +36,6 @@ class FixedPointResult(NamedTuple):
     failed
         Whether ``F`` signalled failure (returned ``None``), e.g. a metric that is not positive
         definite at an iterate.
-    contraction
-        The largest local Lipschitz estimate of ``F`` seen, ``|F(x_k) - F(x_{k-1})| /
-        |x_k - x_{k-1}|`` (max norms) over successive iterates; 0 before two evaluations. The
-        iteration contracts, and the solve is well posed, while it stays below 1.
     """
 
     solution: np.ndarray
@@ -48,7 +44,6 @@ class FixedPointResult(NamedTuple):
     residual: float
     iterations: int
     failed: bool
-    contraction: float = 0.0
 
 
 def solve_fixed_point(
@@ -104,21 +99,18 @@ def solve_fixed_point(
     prev_x: np.ndarray | None = None
     prev_f: np.ndarray | None = None
     residual = prev_residual = np.inf
-    rho = 0.0
     aux: Any = None
     for it in range(1, max_iter + 1):
         out = fun(x)
         if out is None:
-            return FixedPointResult(x, aux, False, np.inf, it, True, rho)
+            return FixedPointResult(x, aux, False, np.inf, it, True)
         fx, aux = out
         f = fx - x
         residual = float(np.abs(f).max()) if f.size else 0.0
         if not residual < np.inf:  # also catches NaN
-            return FixedPointResult(x, aux, False, np.inf, it, True, rho)
-        if prev_x is not None and prev_f is not None:
-            rho = max(rho, _lipschitz(x - prev_x, f - prev_f))
+            return FixedPointResult(x, aux, False, np.inf, it, True)
         if residual <= atol or residual <= atol + rtol * float(np.abs(x).max()):
-            return FixedPointResult(x, aux, True, residual, it, False, rho)
+            return FixedPointResult(x, aux, True, residual, it, False)
         if memory > 0 and prev_x is not None and prev_f is not None:
             if residual > prev_residual:
                 # Safeguard: the extrapolation made things worse, so forget the history and
@@ -133,13 +125,7 @@ def solve_fixed_point(
         prev_x, prev_f, prev_residual = x, f, residual
         x = fx - _anderson_correction(dx_hist, df_hist, f) if dx_hist else fx
     last = x if prev_x is None else prev_x  # the last evaluated iterate, where aux belongs
-    return FixedPointResult(last, aux, False, residual, max_iter, False, rho)
-
-
-def _lipschitz(dx: np.ndarray, df: np.ndarray) -> float:
-    """``|ΔF(x)| / |Δx|`` in the max norm, with ``ΔF(x) = Δf + Δx`` (``f = F(x) - x``)."""
-    step = float(np.abs(dx).max()) if dx.size else 0.0
-    return float(np.abs(df + dx).max()) / step if step > 0.0 else 0.0
+    return FixedPointResult(last, aux, False, residual, max_iter, False)
 
 
 def _anderson_correction(

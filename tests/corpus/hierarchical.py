@@ -6,6 +6,7 @@ import numpy as np
 import pymc as pm
 
 from tests.corpus.data import EIGHT_SCHOOLS_SIGMA, EIGHT_SCHOOLS_Y, rng, statsmodels_data
+from tests.samplers import models as samplers_models
 
 
 def _radon_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -61,12 +62,7 @@ def eight_schools_centered() -> pm.Model:
     Source: Rubin (1981); Gelman et al., BDA3 section 5.5; Stan case study "Diagnosing Biased
     Inference with Divergences" (Betancourt). Data typed in.
     """
-    with pm.Model() as model:
-        mu = pm.Normal("mu", 0.0, 5.0)
-        tau = pm.HalfCauchy("tau", 5.0)
-        theta = pm.Normal("theta", mu, tau, shape=8)
-        pm.Normal("y", theta, EIGHT_SCHOOLS_SIGMA, observed=EIGHT_SCHOOLS_Y)
-    return model
+    return samplers_models.eight_schools_centered()
 
 
 def eight_schools_noncentered() -> pm.Model:
