@@ -9,14 +9,13 @@ Runs ``pm.sample(step=RMHMC())`` with the defaults (``path_length="auto"``), 4 c
 after 1000 tuning, ``cores=2``, for each factor and target, and prints min(bulk, tail) ESS of the
 key quantity (of its square too where the target is symmetric in it), that ESS per gradient
 evaluation (every gradient of the implicit solves counted), the learned integration time, the
-steps per draw and the divergences. The factor is the module constant
-``INTEGRATION_TIME_FACTOR``; the sweep patches it in the forked workers.
+steps per draw and the divergences. The factor is
+``AdaptationOptions(integration_time_factor=c)`` (default π/2, ``INTEGRATION_TIME_FACTOR``).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 import warnings
@@ -28,8 +27,7 @@ sys.path.insert(0, str(ROOT))
 import arviz_stats  # noqa: E402
 import pymc as pm  # noqa: E402
 
-import pymc_fisher.samplers.step as step_module  # noqa: E402
-from pymc_fisher.samplers import integration_time as it  # noqa: E402
+from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions  # noqa: E402
 from pymc_fisher.samplers.step import RMHMC  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +42,7 @@ def run(
     build, key, symmetric = TARGETS[target]
     model = build()
     if factor is not None:
-        step_module.integration_time = functools.partial(it.integration_time, factor=factor)
+        options = options | {"adaptation": AdaptationOptions(integration_time_factor=factor)}
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -86,11 +84,14 @@ def main() -> None:
         "--set",
         default="",
         help="RMHMC options for every run (a labelled, non-default column)"
-        ", e.g. target_accept=0.9,max_fixed_point_iterations=50",
+        ", e.g. target_accept=0.9,max_iterations=50 (SolverOptions fields go to solver=)",
     )
     args = ap.parse_args()
-    options = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
+    options: dict = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
     options = {k: int(v) if k.startswith("max_") else v for k, v in options.items()}
+    solver = {k: options.pop(k) for k in list(options) if k in SolverOptions._fields}
+    if solver:
+        options["solver"] = SolverOptions(**solver)
     if options:
         print(f"options (not the defaults): {options}")
     print(

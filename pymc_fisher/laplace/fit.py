@@ -16,6 +16,7 @@ from pymc_fisher.laplace.graphs import laplace_functions
 from pymc_fisher.laplace.groups import data_groups, matrix, posterior_group, unconstrained_group
 from pymc_fisher.laplace.mode import find_mode
 from pymc_fisher.linalg import (
+    SOFTABS_ALPHA,
     NonPositiveDefinitePolicy,
     cholesky,
     covariance,
@@ -81,7 +82,7 @@ def fit_laplace(
     random_seed: int | np.random.Generator | None = None,
     gtol: float = 1e-9,
     maxiter: int = 200,
-    softabs_alpha: float = 1e6,
+    softabs_alpha: float = SOFTABS_ALPHA,
     compile_mode: str | Mode | None = LAPLACE_MODE_NAME,
 ) -> xr.DataTree:
     r"""Laplace approximation: a Gaussian at the posterior mode with covariance ``(−H)⁻¹``.

@@ -1,6 +1,7 @@
 """Step-size adaptation by dual averaging, and the step-size jitter.
 
-Numeric core: NumPy only.
+Numeric core: NumPy only; the functions a chain calls are ``register_jitable``, so the compiled
+chain loop (:mod:`.numba_chain`) runs this very code.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import register_jitable
 
 __all__ = [
+    "DUAL_AVERAGING_GAMMA",
+    "DUAL_AVERAGING_KAPPA",
+    "DUAL_AVERAGING_T0",
     "DualAveragingState",
+    "current_step_size",
     "dual_averaging_init",
     "dual_averaging_update",
     "jittered_steps",
@@ -55,14 +61,13 @@ def dual_averaging_init(step_size: float) -> DualAveragingState:
     return DualAveragingState(log_eps, log_eps, 0.0, math.log(10.0 * step_size), 0)
 
 
+#: Hoffman & Gelman's dual-averaging constants (PyMC's and Stan's defaults).
+DUAL_AVERAGING_GAMMA, DUAL_AVERAGING_T0, DUAL_AVERAGING_KAPPA = 0.05, 10.0, 0.75
+
+
+@register_jitable
 def dual_averaging_update(
-    state: DualAveragingState,
-    acceptance: float,
-    target: float,
-    *,
-    gamma: float = 0.05,
-    t0: float = 10.0,
-    kappa: float = 0.75,
+    state: DualAveragingState, acceptance: float, target: float
 ) -> DualAveragingState:
     """One dual-averaging update towards ``target`` acceptance.
 
@@ -71,11 +76,10 @@ def dual_averaging_update(
     state
         Current state.
     acceptance
-        Acceptance statistic of the last transition (0 for a divergence).
+        Acceptance statistic of the last transition (0 for a divergence or a rejected
+        reversal).
     target
         Target acceptance rate.
-    gamma, t0, kappa
-        Hoffman & Gelman's constants (PyMC's defaults).
 
     Returns
     -------
@@ -84,17 +88,26 @@ def dual_averaging_update(
     Notes
     -----
     ``H̄ₜ = (1 - 1/(t+t₀)) H̄ₜ₋₁ + (δ - αₜ)/(t+t₀)``, ``log εₜ = μ - √t H̄ₜ / γ``,
-    ``log ε̄ₜ = t^{-κ} log εₜ + (1 - t^{-κ}) log ε̄ₜ₋₁``.
+    ``log ε̄ₜ = t^{-κ} log εₜ + (1 - t^{-κ}) log ε̄ₜ₋₁`` with γ = 0.05, t₀ = 10, κ = 0.75.
+    ``register_jitable``: the compiled chain loop compiles this very function.
     """
     count = state.n_updates + 1
-    w = 1.0 / (count + t0)
+    w = 1.0 / (count + DUAL_AVERAGING_T0)
     h_bar = (1.0 - w) * state.h_bar + w * (target - acceptance)
-    log_step = state.mu - math.sqrt(count) / gamma * h_bar
-    m = count**-kappa
+    log_step = state.mu - math.sqrt(count) / DUAL_AVERAGING_GAMMA * h_bar
+    m = count**-DUAL_AVERAGING_KAPPA
     log_step_bar = m * log_step + (1.0 - m) * state.log_step_bar
     return DualAveragingState(log_step, log_step_bar, h_bar, state.mu, count)
 
 
+@register_jitable
+def current_step_size(state: DualAveragingState, tuning: bool) -> tuple[float, float]:
+    """``(ε, ε̄)``: the step size in force (``ε`` while tuning, ``ε̄`` after) and ``ε̄``."""
+    bar = math.exp(state.log_step_bar)
+    return (math.exp(state.log_step) if tuning else bar), bar
+
+
+@register_jitable
 def jittered_steps(
     step_size: float,
     path_length: float,

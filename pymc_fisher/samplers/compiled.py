@@ -11,8 +11,10 @@ model's other value variables are shared variables that the step method sets bef
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -25,18 +27,16 @@ from pytensor.graph.replace import graph_replace
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import compile_function
-from pymc_fisher.samplers import kernel
-from pymc_fisher.samplers.integrator import (
-    IntegratorState,
-    LeapfrogReport,
-    PositionPoint,
-    RiemannianSystem,
-    SolverOptions,
-)
-from pymc_fisher.samplers.metrics import Metric, MetricFactor
-from pymc_fisher.samplers.trajectory import TransitionInfo
+from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
+from pymc_fisher.samplers.metrics import Metric
 
-__all__ = ["CompiledModel", "MetricName", "compile_model", "riemannian_system"]
+__all__ = [
+    "CompiledModel",
+    "MetricName",
+    "compile_model",
+    "object_mode_ops",
+    "reference_system",
+]
 
 MetricName = Literal["fisher", "softabs", "hessian"]
 MetricGraph = Callable[[TensorVariable], TensorVariable]
@@ -56,19 +56,16 @@ class CompiledModel:
         Shared variable of each value variable not sampled by this step, by value variable.
     size
         Length of θ.
-    bound
-        The compiled integrator bound to these functions (made on first use, ``False`` when
-        the kernel cannot call them; not pickled, a new process binds its own).
+    object_mode_ops
+        Ops of the graphs that Numba runs in object mode (their bodies cannot be called from
+        the compiled kernel).
     """
 
     evaluate: Function
     contract: Function
     shared: dict
     size: int
-    bound: kernel.Bound | Literal[False] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return self.__dict__ | {"bound": None}
+    object_mode_ops: tuple[str, ...] = field(default=())
 
 
 def _theta_replacements(
@@ -166,33 +163,39 @@ def compile_model(
     contraction: Any = pytensor.grad(pt.sum(matrix * weights), theta, disconnected_inputs="ignore")
     # Numba: the kernel calls the functions' bodies from its own compiled loop. As in PyMC's
     # samplers, a parameter outside its support gives log p = -inf (a divergence), not an error.
-    with model:
+    with model, warnings.catch_warnings(record=True) as caught:
+        # PyTensor announces each op it runs in Numba's object mode; the kernel names them when
+        # it has to fall back (other warnings keep their filters)
+        warnings.filterwarnings("always", message=_OBJECT_MODE.pattern)
         evaluate = compile_function(
             [theta], [logp, grad, matrix], name="rmhmc_evaluate", mode="NUMBA", sampling=True
         )
         contract = compile_function(
             [theta, weights], contraction, name="rmhmc_contract", mode="NUMBA", sampling=True
         )
+    ops = tuple(
+        dict.fromkeys(m.group(1) for w in caught if (m := _OBJECT_MODE.search(str(w.message))))
+    )
     evaluate.trust_input = True
     contract.trust_input = True
     size = sum(int(np.prod(np.shape(point[v.name]), dtype=int)) for v in vars)
-    return CompiledModel(evaluate, contract, shared, size)
+    return CompiledModel(evaluate, contract, shared, size, ops)
 
 
-def riemannian_system(
-    compiled: CompiledModel, metric: Metric, *, compiled_integrator: bool = True
-) -> RiemannianSystem:
-    """Wrap a compiled model and a metric bundle as the integrator's :class:`RiemannianSystem`.
+_OBJECT_MODE = re.compile(r"Numba will use object mode to run (.*)'s perform method")
+
+
+def object_mode_ops(compiled: CompiledModel) -> tuple[str, ...]:
+    """The ops of ``compiled`` that Numba runs in object mode (see :class:`CompiledModel`)."""
+    return compiled.object_mode_ops
+
+
+def reference_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem:
+    """The compiled model and a metric as the reference integrator's ``RiemannianSystem``.
 
     ``evaluate`` returns ``"energy"`` when ``log p`` or its gradient is not finite and
-    ``"metric"`` when ``G`` is not positive definite. With ``compiled_integrator`` (and functions
-    compiled by Numba) the system carries the :mod:`.kernel` fast paths; otherwise the NumPy
-    reference integrator runs.
+    ``"metric"`` when ``G`` is not positive definite.
     """
-    if compiled_integrator and compiled.bound is not False:
-        system = kernel_system(compiled, metric)
-        if system is not None:
-            return system
     evaluate_fn = compiled.evaluate
     contract_fn = compiled.contract
     factor = metric.factor
@@ -210,125 +213,3 @@ def riemannian_system(
         return contract_fn(theta, weights)
 
     return RiemannianSystem(evaluate, contract)
-
-
-# -- the compiled integrator ------------------------------------------------------------------
-
-
-def _to_point(t: tuple, alpha: float) -> PositionPoint:
-    theta, logp, grad, inverse, sqrt, logdet, Q, g, lam, D = t
-    softabs = Q.size > 0
-    factor = MetricFactor(
-        inverse, sqrt, float(logdet), g if g.size else None, Q if softabs else None,
-        lam if softabs else None, alpha, {"D": D, "kernel": t} if softabs else {"kernel": t},
-    )  # fmt: skip
-    return PositionPoint(theta, float(logp), grad, factor)
-
-
-def _from_point(point: PositionPoint) -> tuple:
-    memo = point.metric.memo
-    if memo is not None and "kernel" in memo:
-        return memo["kernel"]
-    raise ValueError("the compiled integrator takes positions that its own evaluate made")
-
-
-def _to_state(t: tuple, alpha: float) -> IntegratorState:
-    return IntegratorState(_to_point(t[0], alpha), t[1], float(t[2]), t[3])
-
-
-def _from_state(state: IntegratorState) -> tuple:
-    return (
-        _from_point(state.position),
-        np.ascontiguousarray(state.momentum, np.float64),
-        float(state.energy),
-        np.ascontiguousarray(state.dH_dtheta, np.float64),
-    )
-
-
-def kernel_system(compiled: CompiledModel, metric: Metric) -> RiemannianSystem | None:
-    """The :class:`RiemannianSystem` whose leapfrog and fixed trajectory run in :mod:`.kernel`.
-
-    The model functions' Numba bodies (``Function.vm.jit_fn``) are bound once per compiled
-    model (:class:`.kernel.Bound`) and called with the current values of their shared inputs,
-    read when this system is made (once per transition).
-
-    Returns ``None`` (and remembers it) when the functions have no Numba body the kernel can
-    call: another linker, or a graph with an op Numba runs in object mode, whose body PyTensor
-    compiles with a different signature.
-    """
-    ev_vm: Any = compiled.evaluate.vm  # the JIT linker's thunk: jit_fn and its input cells
-    ct_vm: Any = compiled.contract.vm
-    if not (hasattr(ev_vm, "jit_fn") and hasattr(ct_vm, "jit_fn")):
-        compiled.bound = False
-        return None
-    extra = (tuple(cell[0] for cell in ev_vm.inputs[1:]), tuple(c[0] for c in ct_vm.inputs[2:]))
-    bound = compiled.bound
-    if bound is None:
-        try:
-            bound = kernel.Bound(ev_vm.jit_fn, ct_vm.jit_fn, extra, compiled.size)
-        except kernel.NoKernelError:
-            compiled.bound = False
-            return None
-        compiled.bound = bound
-    assert bound is not False
-    contract_fn = ct_vm.jit_fn
-    kind = kernel.SOFTABS if metric.name == "softabs" else kernel.DIRECT
-    alpha = float(metric.alpha)
-
-    def evaluate(theta: np.ndarray) -> PositionPoint | str:
-        # a copy: the position keeps it, and the caller's array may change or be read-only
-        code, t = bound.evaluate(extra, np.array(theta, dtype=np.float64), kind, alpha)
-        if code != kernel.NONE:
-            return kernel.KINDS[code]
-        return _to_point(t, alpha)
-
-    def contract(theta: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return contract_fn(theta, np.ascontiguousarray(weights), *extra[1])[0]
-
-    def leapfrog(
-        state: IntegratorState, eps: float, options: SolverOptions
-    ) -> tuple[IntegratorState, LeapfrogReport]:
-        new, code, it_p, it_q, res, n = bound.leapfrog(
-            extra, kind, alpha, _from_state(state), eps, options.atol, options.rtol,
-            options.max_iter, options.memory, options.newton_iter,
-        )  # fmt: skip
-        out = state if code != kernel.NONE else _to_state(new, alpha)
-        return out, LeapfrogReport(kernel.KINDS[code], it_p, it_q, float(res), n)  # type: ignore[arg-type]
-
-    def integrate(
-        state: IntegratorState,
-        eps: float,
-        n_steps: int,
-        max_energy_error: float,
-        options: SolverOptions,
-    ) -> tuple:
-        new, code, steps, iterations, res, n = bound.integrate(
-            extra, kind, alpha, _from_state(state), float(eps), int(n_steps),
-            float(max_energy_error), options.atol, options.rtol, options.max_iter,
-            options.memory, options.newton_iter,
-        )  # fmt: skip
-        return _to_state(new, alpha), kernel.KINDS[code], steps, iterations, float(res), n
-
-    def transition(
-        point: PositionPoint,
-        z: np.ndarray,
-        log_u: float,
-        eps: float,
-        n_steps: int,
-        max_energy_error: float,
-        options: SolverOptions,
-    ) -> tuple[PositionPoint, TransitionInfo]:
-        pos, code, stats, energy, steps, iterations, res, n = bound.transition(
-            extra, kind, alpha, _from_point(point), z, log_u, eps, n_steps, max_energy_error,
-            options.atol, options.rtol, options.max_iter, options.memory, options.newton_iter,
-        )  # fmt: skip
-        accepted, rate, error, cond = stats
-        info = TransitionInfo(
-            bool(accepted), float(rate), float(error), float(energy), kernel.KINDS[code],  # type: ignore[arg-type]
-            int(steps), int(iterations), float(res), int(n), float(cond),
-        )  # fmt: skip
-        # a rejected or divergent transition returns the start: keep its Python object
-        moved = code == kernel.NONE and info.accepted
-        return (_to_point(pos, alpha) if moved else point), info
-
-    return RiemannianSystem(evaluate, contract, leapfrog, integrate, transition)

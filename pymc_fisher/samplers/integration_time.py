@@ -20,7 +20,8 @@ The ratio is estimated in Stan-style doubling windows of the warm-up (Welford mo
 the running mean of ``diag G⁻¹`` at the chain's draws, from the factor each transition already
 has), and shrunk towards 1 for short windows as Stan shrinks its mass-matrix estimates.
 
-Numeric core: NumPy only.
+Numeric core: NumPy only; the functions a chain calls in warm-up are ``register_jitable``, so
+the compiled chain loop (:mod:`.numba_chain`) runs this very code.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import register_jitable
 
 __all__ = [
     "INTEGRATION_TIME_FACTOR",
@@ -41,7 +43,7 @@ __all__ = [
     "warmup_schedule",
 ]
 
-#: ``T = INTEGRATION_TIME_FACTOR · √max r``: the slowest coordinate's quarter period, π/2 √r.
+#: ``T = INTEGRATION_TIME_FACTOR · √max r`` (``AdaptationOptions.integration_time_factor``): the slowest coordinate's quarter period, π/2 √r.
 #: Measured with ``benchmarks/bench_integration_time.py`` (4 x 1000 after 1000, min(bulk, tail)
 #: ESS per gradient): c = 1.6 against c = 2 gave German credit 1.5e-2 against 4.1e-3 (at c = 2
 #: T = 2.5 is antithetic there and the tail ESS collapses), the funnel (d = 10) 6.6e-3 against
@@ -141,6 +143,7 @@ def integration_time_init(
     return IntegrationTimeState(0, zeros, zeros.copy(), zeros.copy(), path_length, np.ones(size))
 
 
+@register_jitable
 def integration_time_update(
     state: IntegrationTimeState, theta: np.ndarray, inverse_diagonal: np.ndarray
 ) -> IntegrationTimeState:
@@ -153,6 +156,7 @@ def integration_time_update(
     return IntegrationTimeState(n, mean, m2, inv, state.path_length, state.slowness)
 
 
+@register_jitable
 def slowness_ratio(state: IntegrationTimeState) -> np.ndarray:
     """The window's slowness ratios ``r_k``, shrunk towards 1 as Stan shrinks variances.
 
@@ -161,23 +165,27 @@ def slowness_ratio(state: IntegrationTimeState) -> np.ndarray:
     """
     n = state.n
     if n < 2:
-        return np.ones_like(state.mean)
+        return np.ones(state.mean.size)
     variance = state.m2 / (n - 1)
     raw = variance / state.inverse_diagonal
     w = n / (n + _SHRINKAGE_DRAWS)
     return w * raw + (1.0 - w)
 
 
+@register_jitable
 def integration_time(
-    state: IntegrationTimeState, *, factor: float = INTEGRATION_TIME_FACTOR
+    state: IntegrationTimeState, factor: float = INTEGRATION_TIME_FACTOR
 ) -> IntegrationTimeState:
     """Close the window: ``T = factor · √max(1, max_k r̂_k)``, and start an empty window.
 
     Ratios below 1 (a metric stiffer than the posterior needs; they arise only from noise or
     from a metric that over-resolves) never shorten ``T`` below that of ``r = 1``.
+    ``register_jitable``: the compiled chain loop compiles this very function.
     """
     r = slowness_ratio(state)
-    finite = r[np.isfinite(r)]
-    r_max = max(1.0, float(finite.max())) if finite.size else 1.0
-    fresh = integration_time_init(state.mean.size, factor * math.sqrt(r_max))
-    return fresh._replace(slowness=r)
+    r_max = 1.0
+    for value in r:
+        if np.isfinite(value) and value > r_max:
+            r_max = value
+    zeros = np.zeros(state.mean.size)
+    return IntegrationTimeState(0, zeros, zeros.copy(), zeros.copy(), factor * math.sqrt(r_max), r)

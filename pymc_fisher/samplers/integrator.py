@@ -23,16 +23,15 @@ from pymc_fisher.samplers.metrics import (
     pull_back,
     velocity,
 )
+from pymc_fisher.samplers.options import SolverOptions
 from pymc_fisher.samplers.solvers import FixedPointResult, solve_fixed_point
 
 __all__ = [
-    "DEFAULT_SOLVER",
     "DivergenceKind",
     "IntegratorState",
     "LeapfrogReport",
     "PositionPoint",
     "RiemannianSystem",
-    "SolverOptions",
     "generalized_leapfrog",
     "hamiltonian_gradient",
     "integrator_state",
@@ -61,7 +60,7 @@ class PositionPoint(NamedTuple):
 
 
 class RiemannianSystem(NamedTuple):
-    """The model and metric as seen by the integrator.
+    """The model and metric as seen by the reference integrator.
 
     Attributes
     ----------
@@ -70,34 +69,10 @@ class RiemannianSystem(NamedTuple):
         is not positive definite, ``"energy"`` when ``log p(θ)`` is not finite).
     contract
         ``(θ, W) -> ∇_θ Σ_jk A_jk(θ) W_jk`` with ``W`` held fixed: one reverse pass.
-    leapfrog, integrate, transition
-        Optional compiled equivalents of :func:`generalized_leapfrog`,
-        :func:`~.trajectory.integrate` and the body of :func:`~.trajectory.fixed_transition`
-        (see :mod:`.kernel`); ``None`` runs the NumPy reference.
     """
 
     evaluate: Callable[[np.ndarray], PositionPoint | str]
     contract: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    leapfrog: Callable[..., tuple[IntegratorState, LeapfrogReport]] | None = None
-    integrate: Callable[..., tuple] | None = None
-    transition: Callable[..., tuple] | None = None
-
-
-class SolverOptions(NamedTuple):
-    """Options of the two implicit solves (see :func:`~.solvers.solve_fixed_point`).
-
-    ``newton_iter``: Newton steps for the momentum equation when the accelerated fixed-point
-    iteration has not converged after ``max_iter`` (0 disables the fallback).
-    """
-
-    atol: float = 1e-9
-    rtol: float = 1e-9
-    max_iter: int = 30
-    memory: int = 3
-    newton_iter: int = 5
-
-
-DEFAULT_SOLVER = SolverOptions()
 
 
 class IntegratorState(NamedTuple):
@@ -180,13 +155,13 @@ def _newton_momentum(
     inverse = point.metric.inverse
     p = guess
     residual = np.inf
-    for it in range(1, options.newton_iter + 1):
+    for it in range(1, options.newton_iterations + 1):
         grad = hamiltonian_gradient(system, point, p)
         r = p - p0 + 0.5 * eps * grad
         residual = float(np.abs(r).max())
         if not residual < np.inf:
             return FixedPointResult(p, grad, False, np.inf, it, True)
-        if residual <= options.atol + options.rtol * float(np.abs(p).max()):
+        if residual <= options.tol * (1.0 + float(np.abs(p).max())):
             return FixedPointResult(p, grad, True, residual, it, False)
         v = inverse @ p
         jac = np.eye(d)
@@ -198,7 +173,7 @@ def _newton_momentum(
             p = p - np.linalg.solve(jac, r)
         except np.linalg.LinAlgError:
             return FixedPointResult(p, grad, False, residual, it, False)
-    return FixedPointResult(p, None, False, residual, options.newton_iter, False)
+    return FixedPointResult(p, None, False, residual, options.newton_iterations, False)
 
 
 def _failure(
@@ -211,7 +186,7 @@ def generalized_leapfrog(
     system: RiemannianSystem,
     state: IntegratorState,
     step_size: float,
-    options: SolverOptions = DEFAULT_SOLVER,
+    options: SolverOptions,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """One generalized-leapfrog step; a negative ``step_size`` integrates backward in time.
 
@@ -244,8 +219,6 @@ def generalized_leapfrog(
     the solver tolerance). Initial guesses are explicit steps that cost no evaluation: for p½ the
     previous ``∇_θH`` held in the state, for θ' an Euler step with ``G⁻¹(θ) p½``.
     """
-    if system.leapfrog is not None:
-        return system.leapfrog(state, float(step_size), options)
     # Divergent iterates overflow; they are detected (non-finite residual) and reported.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _leapfrog(system, state, float(step_size), options)
@@ -264,13 +237,12 @@ def _leapfrog(
     mom: FixedPointResult = solve_fixed_point(
         momentum_map,
         state.momentum - 0.5 * eps * state.dH_dtheta,
-        atol=options.atol,
-        rtol=options.rtol,
-        max_iter=options.max_iter,
-        memory=options.memory,
+        tol=options.tol,
+        max_iter=options.max_iterations,
+        memory=options.anderson_memory,
     )
     n_evals += mom.iterations
-    if not mom.converged and not mom.failed and options.newton_iter > 0:
+    if not mom.converged and not mom.failed and options.newton_iterations > 0:
         # Picard/Anderson fails where the momentum map is not a contraction (large ε|∂G|,
         # e.g. SoftAbs in a funnel's neck). Newton finds the same root; the integrator stays
         # the same deterministic, reversible map wherever the root is unique.
@@ -293,10 +265,9 @@ def _leapfrog(
     pos = solve_fixed_point(
         position_map,
         point.theta + eps * v0,
-        atol=options.atol,
-        rtol=options.rtol,
-        max_iter=options.max_iter,
-        memory=options.memory,
+        tol=options.tol,
+        max_iter=options.max_iterations,
+        memory=options.anderson_memory,
     )
     n_evals += pos.iterations
     residual = max(mom.residual, pos.residual)

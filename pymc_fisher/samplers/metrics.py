@@ -6,14 +6,17 @@ integrator only ever calls the bundle's functions, so it does not know which met
 
 - ``direct`` metrics (Fisher, Hessian, user callables): ``G = A``, factored by Cholesky.
 - ``softabs`` (Betancourt 2013): ``A = H`` is the Hessian of ``-log p`` and
-  ``G = Q diag(λ coth(αλ)) Qᵀ``.
+  ``G = Q diag(λ coth(αλ)) Qᵀ`` (:func:`pymc_fisher.linalg.softabs_values`, the one SoftAbs).
 
 The metric-derivative term of the Hamiltonian is ``∂/∂θ_i [½ log det G + ½ pᵀG⁻¹p]
 = Σ_jk C_jk ∂G_jk/∂θ_i`` with ``C = ½ (G⁻¹ - G⁻¹ppᵀG⁻¹)``. :func:`contraction_weights` maps
 ``C`` to the weights ``W`` on ``A`` (``Σ C ∘ dG = Σ W ∘ dA``) so that one reverse pass of
 ``sum(A(θ) * W)`` gives the whole term; no third-order tensor is ever formed.
 
-Numeric core: NumPy/SciPy only.
+A :class:`MetricFactor` holds arrays only (empty ones where a metric has nothing to say), so
+the Numba kernel (:mod:`.numba_metrics`) makes and reads the very same type.
+
+Numeric core: NumPy only.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from pymc_fisher.linalg import softabs_divided_differences, softabs_values
+
 __all__ = [
+    "EMPTY_MATRIX",
+    "EMPTY_VECTOR",
     "Metric",
     "MetricFactor",
     "condition_number",
@@ -32,10 +39,13 @@ __all__ = [
     "draw_momentum",
     "kinetic_energy",
     "pull_back",
-    "softabs_divided_differences",
     "softabs_metric",
     "velocity",
 ]
+
+#: What a factor holds where a metric has no such array (Numba needs a typed placeholder).
+EMPTY_VECTOR = np.empty(0)
+EMPTY_MATRIX = np.empty((0, 0))
 
 
 class MetricFactor(NamedTuple):
@@ -50,39 +60,28 @@ class MetricFactor(NamedTuple):
     logdet
         ``log det G``.
     eigenvalues
-        Eigenvalues of ``G`` when known without extra work (SoftAbs), else ``None``.
+        Eigenvalues ``g`` of ``G`` where they come free (SoftAbs; the diagonal of a diagonal
+        metric), else empty.
     basis
-        SoftAbs eigenvectors ``Q`` of ``H`` (``None`` for direct metrics).
+        SoftAbs eigenvectors ``Q`` of ``H`` (empty for direct metrics).
     hessian_eigenvalues
-        SoftAbs eigenvalues ``λ`` of ``H`` (``None`` for direct metrics).
-    alpha
-        SoftAbs sharpness.
-    memo
-        Per-position cache (the SoftAbs divided differences are computed the first time the
-        metric derivative is needed there, not at every iterate of the position solve).
+        SoftAbs eigenvalues ``λ`` of ``H`` (empty for direct metrics).
+    divided_differences
+        SoftAbs divided differences ``D`` of ``λ ↦ λ coth(αλ)``
+        (:func:`~pymc_fisher.linalg.softabs_divided_differences`; empty for direct metrics).
     """
 
     inverse: np.ndarray
     sqrt: np.ndarray
     logdet: float
-    eigenvalues: np.ndarray | None = None
-    basis: np.ndarray | None = None
-    hessian_eigenvalues: np.ndarray | None = None
-    alpha: float = 0.0
-    memo: dict | None = None
-
-    @property
-    def divided_differences(self) -> np.ndarray | None:
-        """SoftAbs divided-difference matrix of ``λ ↦ λ coth(αλ)`` (``None`` if direct)."""
-        if self.hessian_eigenvalues is None or self.memo is None:
-            return None
-        if "D" not in self.memo:
-            self.memo["D"] = softabs_divided_differences(self.hessian_eigenvalues, self.alpha)[1]
-        return self.memo["D"]
+    eigenvalues: np.ndarray = EMPTY_VECTOR
+    basis: np.ndarray = EMPTY_MATRIX
+    hessian_eigenvalues: np.ndarray = EMPTY_VECTOR
+    divided_differences: np.ndarray = EMPTY_MATRIX
 
 
 class Metric(NamedTuple):
-    """A metric bundle: how to factor ``A(θ)``, and how to pull weights back onto ``A``.
+    """A metric bundle: how to factor ``A(θ)``.
 
     Attributes
     ----------
@@ -131,70 +130,7 @@ def direct_metric() -> Metric:
     return Metric("direct", _direct_factor)
 
 
-def _softabs_value(lam: np.ndarray, alpha: float) -> np.ndarray:
-    """``g(λ) = λ coth(αλ)``, with ``g = (1 + (αλ)²/3)/α`` near 0 (no 0/0)."""
-    x = alpha * lam
-    small = np.abs(x) < 1e-4
-    if small.any():
-        safe = np.where(small, 1.0, x)
-        return np.where(small, (1.0 + x**2 / 3.0) / alpha, lam / np.tanh(safe))
-    return lam / np.tanh(x)
-
-
-def _softabs_values(lam: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """``g(λ) = λ coth(αλ)`` and ``g'(λ) = coth(αλ) - αλ / sinh²(αλ)``, stable everywhere."""
-    x = alpha * lam
-    ax = np.abs(x)
-    small = ax < 1e-4
-    big = ax > 20.0
-    safe = np.where(small | big, 1.0, x)
-    g = _softabs_value(lam, alpha)
-    # g' is odd; near 0 it is 2αλ/3, for |αλ| > 20 it is sign(λ) to double precision.
-    dg = np.where(small, 2.0 * x / 3.0, 1.0 / np.tanh(safe) - safe / np.sinh(safe) ** 2)
-    dg = np.where(big, np.sign(lam), dg)
-    return g, dg
-
-
-def softabs_divided_differences(lam: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """SoftAbs eigenvalues and the divided-difference matrix of ``g(λ) = λ coth(αλ)``.
-
-    Parameters
-    ----------
-    lam
-        Eigenvalues of the Hessian of ``-log p``.
-    alpha
-        SoftAbs sharpness.
-
-    Returns
-    -------
-    g, D
-        ``g(λ)`` and ``D_ij = (g(λ_i) - g(λ_j)) / (λ_i - λ_j)``, with the limit
-        ``(g'(λ_i) + g'(λ_j)) / 2`` on the diagonal and for near-equal pairs.
-
-    Notes
-    -----
-    The derivative of a spectral function ``G = Q g(Λ) Qᵀ`` is ``dG = Q (D ∘ QᵀdHQ) Qᵀ``
-    (Daleckii-Krein). Autodiff through ``eigh`` divides by ``λ_i - λ_j`` and returns NaN at a
-    repeated eigenvalue; the limit formula keeps ``D`` finite and continuous there. The averaged
-    derivative has error ``O(|Δλ|²)``, the quotient has rounding error ``O(ε/|Δλ|)``; the switch
-    at ``|Δλ| ≈ 1e-6 (1 + |λ_i| + |λ_j|)`` balances the two.
-
-    Examples
-    --------
-    >>> g, D = softabs_divided_differences(np.array([1.0, 1.0, -2.0]), 1.0)
-    >>> bool(np.all(np.isfinite(D)))
-    True
-    """
-    g, dg = _softabs_values(lam, alpha)
-    dl = lam[:, None] - lam[None, :]
-    scale = 1.0 + np.abs(lam[:, None]) + np.abs(lam[None, :])
-    near = np.abs(dl) <= 1e-6 * scale
-    quotient = (g[:, None] - g[None, :]) / np.where(near, 1.0, dl)
-    D = np.where(near, 0.5 * (dg[:, None] + dg[None, :]), quotient)
-    return g, D
-
-
-def softabs_metric(alpha: float = 1e6) -> Metric:
+def softabs_metric(alpha: float) -> Metric:
     """SoftAbs metric of Betancourt (2013), ``G = Q diag(λ coth(αλ)) Qᵀ`` for ``H = QΛQᵀ``.
 
     Parameters
@@ -216,10 +152,11 @@ def softabs_metric(alpha: float = 1e6) -> Metric:
         if not np.all(np.isfinite(hessian)):
             return None
         lam, Q = np.linalg.eigh(hessian)
-        g = _softabs_value(lam, alpha)
+        Q = np.ascontiguousarray(Q)
+        g, dg = softabs_values(lam, alpha)
         inverse = (Q / g) @ Q.T
-        logdet = float(np.sum(np.log(g)))
-        return MetricFactor(inverse, Q * np.sqrt(g), logdet, g, Q, lam, alpha, {})
+        D = softabs_divided_differences(lam, g, dg)
+        return MetricFactor(inverse, Q * np.sqrt(g), float(np.sum(np.log(g))), g, Q, lam, D)
 
     return Metric("softabs", factor, float(alpha))
 
@@ -256,11 +193,9 @@ def contraction_weights(factor: MetricFactor, p: np.ndarray) -> np.ndarray:
         ``Q (D ∘ QᵀCQ) Qᵀ`` onto the Hessian.
     """
     v = factor.inverse @ p
-    if factor.basis is None:
+    if factor.basis.size == 0:
         return 0.5 * (factor.inverse - np.outer(v, v))
     Q, D, g = factor.basis, factor.divided_differences, factor.eigenvalues
-    assert D is not None
-    assert g is not None
     # QᵀCQ = ½ (diag(1/g) - uuᵀ) with u = Qᵀv: no extra d³ products for the inner matrix.
     u = Q.T @ v
     inner = -0.5 * np.outer(u, u)
@@ -273,17 +208,16 @@ def pull_back(factor: MetricFactor, weights: np.ndarray) -> np.ndarray:
 
     The identity for a direct metric; ``Q (D ∘ QᵀCQ) Qᵀ`` for SoftAbs (``C`` symmetric).
     """
-    if factor.basis is None:
+    if factor.basis.size == 0:
         return weights
     Q, D = factor.basis, factor.divided_differences
-    assert D is not None
     return Q @ (D * (Q.T @ weights @ Q)) @ Q.T
 
 
 def condition_number(factor: MetricFactor) -> float:
-    """Spectral condition number of ``G`` (from the SoftAbs eigenvalues or an ``eigvalsh``)."""
+    """Spectral condition number of ``G`` (from eigenvalues already known, or an ``eigvalsh``)."""
     g = factor.eigenvalues
-    if g is None:
+    if g.size == 0:
         g = np.linalg.eigvalsh(factor.sqrt @ factor.sqrt.T)
     g = np.abs(g)
     return float(np.max(g) / np.min(g)) if np.min(g) > 0 else float("inf")

@@ -7,8 +7,9 @@ and ``ρ`` is the sum of the momenta over its states. Each merge of two sibling 
 checks the two trajectories made of one sibling plus the adjacent state of the other (the
 extra checks of Stan 2.21+, which catch U-turns that fall between the siblings).
 
-Every tree node is one :func:`~.integrator.generalized_leapfrog` step, in either time direction
-(a negative step size integrates backward; the integrator is symmetric). ``p♯`` reuses the
+Every tree node is one generalized-leapfrog step of the kernel (``Kernel.leapfrog``: the NumPy
+reference or the compiled one), in either time direction (a negative step size integrates
+backward; the integrator is symmetric). ``p♯`` reuses the
 metric factorisation the integrator returns. Divergences of every kind stop the tree: an energy
 error above ``max_energy_error`` (or a non-finite energy), an implicit solve that did not
 converge (``"solver"``), a metric that is not positive definite (``"metric"``). States of a
@@ -20,22 +21,16 @@ Numeric core: NumPy only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from pymc_fisher.samplers.integrator import (
-    DEFAULT_SOLVER,
-    DivergenceKind,
-    IntegratorState,
-    PositionPoint,
-    RiemannianSystem,
-    SolverOptions,
-    generalized_leapfrog,
-    integrator_state,
-)
+from pymc_fisher.samplers.integrator import DivergenceKind, IntegratorState, PositionPoint
 from pymc_fisher.samplers.metrics import draw_momentum, velocity
-from pymc_fisher.samplers.trajectory import MAX_ENERGY_ERROR
+from pymc_fisher.samplers.options import SolverOptions
+
+if TYPE_CHECKING:
+    from pymc_fisher.samplers.kernel import Kernel
 
 __all__ = ["NutsInfo", "build_trajectory", "no_u_turn", "nuts_transition"]
 
@@ -145,16 +140,15 @@ def no_u_turn(sharp_minus: np.ndarray, sharp_plus: np.ndarray, rho: np.ndarray) 
 
 
 def _leaf(
-    system: RiemannianSystem,
+    kernel: Kernel,
     state: IntegratorState,
     eps: float,
     direction: int,
     tally: _Tally,
-    max_energy_error: float,
     options: SolverOptions,
 ) -> _Subtree | None:
     """One generalized-leapfrog step as a tree of depth 0 (``None`` when it diverges)."""
-    new, report = generalized_leapfrog(system, state, direction * eps, options)
+    new, report = kernel.leapfrog(state, direction * eps, options)
     tally.n_steps += 1
     tally.iterations += report.momentum_iterations + report.position_iterations
     tally.residual = max(tally.residual, report.residual)
@@ -167,7 +161,7 @@ def _leaf(
         h = np.inf
     log_weight = tally.h0 - h
     tally.sum_accept += float(np.exp(min(0.0, log_weight)))
-    if -log_weight > max_energy_error:
+    if -log_weight > options.max_energy_error:
         tally.divergence = "energy"
         return None
     tally.time[direction] += direction
@@ -178,14 +172,13 @@ def _leaf(
 
 
 def _build_tree(
-    system: RiemannianSystem,
+    kernel: Kernel,
     state: IntegratorState,
     depth: int,
     eps: float,
     direction: int,
     rng: np.random.Generator,
     tally: _Tally,
-    max_energy_error: float,
     options: SolverOptions,
 ) -> _Subtree | None:
     """Subtree of ``2**depth`` steps from ``state``; ``None`` if it diverges or U-turns.
@@ -193,12 +186,12 @@ def _build_tree(
     Within a subtree the proposal is drawn uniformly in the multinomial weights (Stan).
     """
     if depth == 0:
-        return _leaf(system, state, eps, direction, tally, max_energy_error, options)
-    args = (eps, direction, rng, tally, max_energy_error, options)
-    init = _build_tree(system, state, depth - 1, *args)
+        return _leaf(kernel, state, eps, direction, tally, options)
+    args = (eps, direction, rng, tally, options)
+    init = _build_tree(kernel, state, depth - 1, *args)
     if init is None:
         return None
-    final = _build_tree(system, init.outer.state, depth - 1, *args)
+    final = _build_tree(kernel, init.outer.state, depth - 1, *args)
     if final is None:
         return None
     log_weight = float(np.logaddexp(init.log_weight, final.log_weight))
@@ -218,14 +211,13 @@ def _build_tree(
 
 
 def build_trajectory(
-    system: RiemannianSystem,
+    kernel: Kernel,
     start: IntegratorState,
     step_size: float,
     rng: np.random.Generator,
     *,
     max_treedepth: int = 10,
-    max_energy_error: float = MAX_ENERGY_ERROR,
-    options: SolverOptions = DEFAULT_SOLVER,
+    options: SolverOptions,
     directions: Sequence[int] | None = None,
     record: bool = False,
 ) -> tuple[IntegratorState, NutsInfo, list[IntegratorState]]:
@@ -233,8 +225,8 @@ def build_trajectory(
 
     Parameters
     ----------
-    system
-        Model and metric.
+    kernel
+        The integrator (its ``leapfrog``).
     start
         Initial state ``(θ, p)`` (momentum already drawn).
     step_size
@@ -243,10 +235,9 @@ def build_trajectory(
         Random generator (directions and the multinomial draws).
     max_treedepth
         At most this many doublings (``2**max_treedepth - 1`` steps).
-    max_energy_error
-        A state whose energy exceeds ``H₀`` by more than this is a divergence (``"energy"``).
     options
-        Implicit-solver tolerances.
+        Implicit-solver tolerances; a state whose energy exceeds ``H₀`` by more than
+        ``options.max_energy_error`` is a divergence (``"energy"``).
     directions
         Time directions (``+1``/``-1``) of the successive doublings instead of random ones
         (for tests); must have at least ``max_treedepth`` entries.
@@ -290,9 +281,8 @@ def build_trajectory(
                 direction = 1 if rng.uniform() > 0.5 else -1
             origin = plus if direction == 1 else minus
             sub = _build_tree(
-                system, origin.state, depth, step_size, direction, rng, tally,
-                max_energy_error, options,
-            )  # fmt: skip
+                kernel, origin.state, depth, step_size, direction, rng, tally, options
+            )
             if sub is None:
                 break
             depth += 1
@@ -342,21 +332,19 @@ def build_trajectory(
 
 
 def nuts_transition(
-    system: RiemannianSystem,
+    kernel: Kernel,
     point: PositionPoint,
     step_size: float,
     rng: np.random.Generator,
-    *,
-    max_treedepth: int = 10,
-    max_energy_error: float = MAX_ENERGY_ERROR,
-    options: SolverOptions = DEFAULT_SOLVER,
+    max_treedepth: int,
+    options: SolverOptions,
 ) -> tuple[PositionPoint, NutsInfo]:
     """One Riemannian No-U-Turn transition (the ``trajectory="nuts"`` of the step method).
 
     Parameters
     ----------
-    system
-        Model and metric.
+    kernel
+        The integrator.
     point
         Current position (evaluated).
     step_size
@@ -365,10 +353,8 @@ def nuts_transition(
         Random generator (momentum, directions, multinomial draws).
     max_treedepth
         At most this many doublings of the trajectory.
-    max_energy_error
-        Energy error beyond which a state diverges (kind ``"energy"``).
     options
-        Implicit-solver tolerances.
+        Implicit-solver tolerances and the divergence threshold.
 
     Returns
     -------
@@ -381,22 +367,24 @@ def nuts_transition(
 
     Examples
     --------
+    >>> from pymc_fisher.samplers.integrator import RiemannianSystem
+    >>> from pymc_fisher.samplers.kernel import reference_kernel
     >>> from pymc_fisher.samplers.metrics import direct_metric
+    >>> from pymc_fisher.samplers.options import SolverOptions
     >>> metric = direct_metric()
     >>> def evaluate(q):
     ...     return PositionPoint(q, float(-0.5 * q @ q), -q, metric.factor(np.eye(q.size)))
-    >>> system = RiemannianSystem(evaluate, lambda q, w: np.zeros_like(q))
+    >>> kernel = reference_kernel(RiemannianSystem(evaluate, lambda q, w: np.zeros_like(q)))
     >>> rng = np.random.default_rng(0)
-    >>> new, info = nuts_transition(system, evaluate(np.zeros(2)), 0.5, rng)
+    >>> new, info = nuts_transition(kernel, evaluate(np.zeros(2)), 0.5, rng, 10, SolverOptions())
     >>> info.tree_depth > 0 and info.divergence == "none"
     True
     """
     p0 = draw_momentum(point.metric, rng)
-    start = integrator_state(system, point, p0)
+    start = kernel.start(point, p0)
     sample, info, _ = build_trajectory(
-        system, start, step_size, rng,
-        max_treedepth=max_treedepth, max_energy_error=max_energy_error, options=options,
-    )  # fmt: skip
-    # + the reverse pass of integrator_state at the start
+        kernel, start, step_size, rng, max_treedepth=max_treedepth, options=options
+    )
+    # + the reverse pass of the start state
     info = info._replace(gradient_evaluations=info.gradient_evaluations + 1)
     return sample.position, info

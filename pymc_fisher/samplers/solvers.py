@@ -28,7 +28,7 @@ class FixedPointResult(NamedTuple):
         Whatever ``F`` returned alongside ``F(x)`` at ``solution`` (so the caller can reuse an
         expensive evaluation made there), or ``None`` if the map failed before any evaluation.
     converged
-        Whether ``max|F(x) - x| <= atol + rtol * max|x|``.
+        Whether ``max|F(x) - x| <= tol (1 + max|x|)``.
     residual
         ``max|F(x) - x|`` at ``solution`` (``inf`` if ``F`` failed there).
     iterations
@@ -50,8 +50,7 @@ def solve_fixed_point(
     fun: Callable[[np.ndarray], tuple[np.ndarray, Any] | None],
     x0: np.ndarray,
     *,
-    atol: float = 1e-9,
-    rtol: float = 1e-9,
+    tol: float = 1e-9,
     max_iter: int = 30,
     memory: int = 3,
 ) -> FixedPointResult:
@@ -63,8 +62,8 @@ def solve_fixed_point(
         ``x -> (F(x), aux)``, or ``None`` when ``F`` cannot be evaluated at ``x``.
     x0
         Initial guess.
-    atol, rtol
-        Convergence when ``max|F(x) - x| <= atol + rtol * max|x|``.
+    tol
+        Convergence when ``max|F(x) - x| <= tol (1 + max|x|)`` (absolute and relative).
     max_iter
         Maximum number of evaluations of ``F``.
     memory
@@ -109,7 +108,7 @@ def solve_fixed_point(
         residual = float(np.abs(f).max()) if f.size else 0.0
         if not residual < np.inf:  # also catches NaN
             return FixedPointResult(x, aux, False, np.inf, it, True)
-        if residual <= atol or residual <= atol + rtol * float(np.abs(x).max()):
+        if residual <= tol * (1.0 + float(np.abs(x).max())):
             return FixedPointResult(x, aux, True, residual, it, False)
         if memory > 0 and prev_x is not None and prev_f is not None:
             if residual > prev_residual:

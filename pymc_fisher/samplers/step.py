@@ -10,7 +10,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -31,25 +30,14 @@ from pymc_fisher.errors import (
     NonFiniteLogDensityError,
     NotPositiveDefiniteError,
 )
-from pymc_fisher.samplers.adaptation import (
-    DualAveragingState,
-    dual_averaging_init,
-    dual_averaging_update,
-    jittered_steps,
-)
-from pymc_fisher.samplers.compiled import compile_model, riemannian_system
-from pymc_fisher.samplers.integration_time import (
-    INITIAL_INTEGRATION_TIME,
-    IntegrationTimeState,
-    integration_time,
-    integration_time_init,
-    integration_time_update,
-    warmup_schedule,
-)
-from pymc_fisher.samplers.integrator import PositionPoint, SolverOptions
-from pymc_fisher.samplers.metrics import condition_number, direct_metric, softabs_metric
-from pymc_fisher.samplers.nuts import NutsInfo, nuts_transition
-from pymc_fisher.samplers.trajectory import MAX_ENERGY_ERROR, TransitionInfo, fixed_transition
+from pymc_fisher.samplers.chain import ChainSettings, ChainState, chain_init, chain_step
+from pymc_fisher.samplers.compiled import compile_model
+from pymc_fisher.samplers.integration_time import INITIAL_INTEGRATION_TIME, warmup_schedule
+from pymc_fisher.samplers.integrator import PositionPoint
+from pymc_fisher.samplers.kernel import Kernel, make_kernel
+from pymc_fisher.samplers.metrics import direct_metric, softabs_metric
+from pymc_fisher.samplers.nuts import NutsInfo
+from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
 
 __all__ = ["RMHMC"]
 
@@ -81,7 +69,7 @@ _DIVERGENCE_ADVICE = {
         "RMHMC: an implicit solve of the generalized leapfrog did not converge (divergence kind "
         "'solver', see sample_stats.divergence_kind). This is a limit of the integrator at this "
         "step size, not a sign that the model is misspecified: raise target_accept (a smaller "
-        "step size) or max_fixed_point_iterations."
+        "step size) or solver=pmf.SolverOptions(max_iterations=...)."
     ),
     "energy": (
         "RMHMC: the energy error of a trajectory exceeded max_energy_error or log p was not "
@@ -103,7 +91,6 @@ class RMHMCState(StepMethodState):
     tune: bool
     iter_count: int
     divergences: int
-    adaptation: tuple = field(default=())
 
 
 class RMHMC(ArrayStepShared):
@@ -122,6 +109,12 @@ class RMHMC(ArrayStepShared):
         ``"fixed"``: integration time ``path_length`` per transition; ``"nuts"``: the
         Riemannian No-U-Turn trajectory (multinomial, generalized criterion of Betancourt 2013;
         no step-size jitter, ``path_length`` and ``max_steps`` unused).
+    path_length
+        Integration time; the number of steps is ``ceil(path_length / ε)``. ``"auto"``
+        (default) learns it in warm-up from the slowness ratio of the metric (see
+        :mod:`.integration_time`): ``T = (π/2) √max_k r_k`` with
+        ``r_k = Var(θ_k) / E[(G⁻¹)_kk]``, estimated in Stan's doubling windows; a number fixes
+        it.
     target_accept
         Acceptance rate the step size is tuned to. 0.9 (PyMC's NUTS uses 0.8): measured over
         the benchmark targets with the automatic integration time, 0.9 gave a higher
@@ -129,36 +122,25 @@ class RMHMC(ArrayStepShared):
         fewer divergences (centered eight schools 32 -> 0 per 4000 draws).
     step_size
         Initial step size (default ``0.5 / d^¼``).
-    path_length
-        Integration time; the number of steps is ``ceil(path_length / ε)``. ``"auto"``
-        (default) learns it in warm-up from the slowness ratio of the metric (see
-        :mod:`.integration_time`): ``T = (π/2) √max_k r_k`` with
-        ``r_k = Var(θ_k) / E[(G⁻¹)_kk]``, estimated in Stan's doubling windows; a number fixes
-        it.
-    step_size_jitter
-        Relative jitter of the step size, ``ε · U(1 - j, 1 + j)``, each transition.
     max_steps
         Upper bound on the number of leapfrog steps per transition.
     max_treedepth
         ``"nuts"`` only: at most this many doublings of the trajectory.
     softabs_alpha
-        SoftAbs sharpness α.
-    fixed_point_tol
-        Absolute and relative tolerance of the implicit solves. The energy error a solve this
-        accurate leaves is of its order, far below the Monte Carlo error; a tighter one costs
-        iterations where the metric varies (German credit: 6.3 evaluations per solve at 1e-9,
-        4.5 at 1e-6, and 31 instead of 42 per draw).
-    max_fixed_point_iterations
-        A solve not converged after this many evaluations is a divergence (kind ``"solver"``).
-    anderson_memory
-        Anderson-acceleration memory of the implicit solves (0 = plain fixed-point iteration).
-    newton_iterations
-        Newton steps for the implicit momentum equation when the fixed-point iteration has not
-        converged (each costs d + 1 reverse passes); 0 disables this fallback.
-    max_energy_error
-        Energy error beyond which a trajectory diverges (kind ``"energy"``), as PyMC's ``Emax``.
-    adapt_step_size
-        Whether to tune the step size by dual averaging during tuning.
+        SoftAbs sharpness α of ``metric="softabs"``: ``g(λ) = λ coth(αλ)``, so eigenvalues of
+        the Hessian below about ``1/α`` in magnitude become ``1/α``. 1e3 (the library's
+        :data:`~pymc_fisher.linalg.SOFTABS_ALPHA` is 1e6): measured on the funnel, a sharper map
+        lets the metric follow the neck's vanishing curvature into step sizes the implicit
+        solves cannot take.
+    solver
+        The implicit solves (:class:`~.options.SolverOptions`: tolerance, iterations, Anderson
+        memory, Newton fallback, divergence threshold).
+    adaptation
+        The warm-up (:class:`~.options.AdaptationOptions`: whether to tune the step size, its
+        jitter, the windows).
+    compiled
+        ``True`` (default): run the Numba kernel when the model's functions allow it (else the
+        NumPy reference, with a warning that says why); ``False``: the NumPy reference.
     model, rng, initial_point, blocked
         As for PyMC's step methods.
 
@@ -178,8 +160,9 @@ class RMHMC(ArrayStepShared):
     ``reached_max_treedepth`` (0 and ``False`` for the fixed trajectory), and the
     Riemannian ``divergence_kind`` (``"none"``, ``"energy"``, ``"solver"``, ``"metric"``),
     ``fixed_point_iterations`` (evaluations of both implicit solves in the transition),
-    ``fixed_point_residual``, ``gradient_evaluations``, ``metric_logdet`` and
-    ``metric_condition_number`` (at the returned draw).
+    ``fixed_point_residual``, ``gradient_evaluations``, ``metric_logdet``,
+    ``metric_condition_number`` (at the returned draw) and ``path_length`` (the integration
+    time in force).
 
     Examples
     --------
@@ -224,19 +207,15 @@ class RMHMC(ArrayStepShared):
         *,
         metric: Literal["fisher", "softabs", "hessian"] | Callable = "fisher",
         trajectory: Literal["fixed", "nuts"] = "fixed",
+        path_length: float | Literal["auto"] = "auto",
         target_accept: float = 0.9,
         step_size: float | None = None,
-        path_length: float | Literal["auto"] = "auto",
-        step_size_jitter: float = 0.2,
         max_steps: int = 100,
         max_treedepth: int = 10,
         softabs_alpha: float = 1e3,
-        fixed_point_tol: float = 1e-6,
-        max_fixed_point_iterations: int = 15,
-        anderson_memory: int = 3,
-        newton_iterations: int = 5,
-        max_energy_error: float = MAX_ENERGY_ERROR,
-        adapt_step_size: bool = True,
+        solver: SolverOptions | None = None,
+        adaptation: AdaptationOptions | None = None,
+        compiled: bool = True,
         model: pm.Model | None = None,
         rng: Any = None,
         initial_point: dict[str, np.ndarray] | None = None,
@@ -245,6 +224,43 @@ class RMHMC(ArrayStepShared):
         model = modelcontext(model)
         if trajectory not in ("fixed", "nuts"):
             raise ValueError(f"trajectory={trajectory!r}: use 'fixed' or 'nuts'.")
+        if path_length != "auto" and (isinstance(path_length, str) or not path_length > 0):
+            raise ValueError(f"path_length={path_length!r}: use 'auto' or a positive number.")
+        vars = self._continuous_vars(model, vars)
+        if initial_point is None:
+            initial_point = model.initial_point()
+        self._model = model
+        self.metric_name = metric if isinstance(metric, str) else "callable"
+        self._compiled = compile_model(model, vars, initial_point, metric)
+        self._metric = softabs_metric(softabs_alpha) if metric == "softabs" else direct_metric()
+        self.solver = solver if solver is not None else SolverOptions()
+        self.adaptation_options = adaptation if adaptation is not None else AdaptationOptions()
+        d = self._compiled.size
+        self.initial_step_size = float(step_size if step_size is not None else 0.5 / d**0.25)
+        self.target_accept = float(target_accept)
+        self.auto_path_length = path_length == "auto"
+        self.initial_path_length = (
+            INITIAL_INTEGRATION_TIME if path_length == "auto" else float(path_length)
+        )
+        self.max_steps = int(max_steps)
+        self.trajectory = trajectory
+        self.max_treedepth = int(max_treedepth)
+        self._prefer: Literal["compiled", "reference"] = "compiled" if compiled else "reference"
+        self._kernel_cache: Kernel | None = None
+        self.tune = True
+        self.iter_count = 0
+        self.divergences = 0
+        self._tune_draws = 0
+        self._kinds_warned: set[str] = set()
+        self._chain: ChainState | None = None
+        self._settings = self.chain_settings(0, 0)
+        super().__init__(vars, self._compiled.shared, blocked=blocked, rng=rng)
+        self._check_start(initial_point)
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _continuous_vars(model: pm.Model, vars: Sequence[Any] | None) -> list:
         if vars is None:
             vars = model.continuous_value_vars
             discrete = [v.name for v in model.value_vars if v not in vars]
@@ -262,59 +278,48 @@ class RMHMC(ArrayStepShared):
                     f"no gradient in it. Combine steps, e.g. step=[pmf.RMHMC(vars=[...continuous"
                     f"...]), pm.Metropolis([{v.name}])], or marginalize it out."
                 )
-        if initial_point is None:
-            initial_point = model.initial_point()
-        self._model = model
-        self.metric_name = metric if isinstance(metric, str) else "callable"
-        compiled = compile_model(model, vars, initial_point, metric)
-        self._compiled = compiled
-        self._metric = softabs_metric(softabs_alpha) if metric == "softabs" else direct_metric()
-        self._solver = SolverOptions(
-            fixed_point_tol,
-            fixed_point_tol,
-            max_fixed_point_iterations,
-            anderson_memory,
-            newton_iterations,
-        )
-        d = compiled.size
-        self.initial_step_size = float(step_size if step_size is not None else 0.5 / d**0.25)
-        self.target_accept = float(target_accept)
-        if path_length == "auto":
-            self.auto_path_length = True
-            self.path_length = INITIAL_INTEGRATION_TIME
-        elif isinstance(path_length, str):
-            raise ValueError(f"path_length={path_length!r}: use 'auto' or a positive number.")
-        else:
-            self.auto_path_length = False
-            self.path_length = float(path_length)
-        self._tune_draws = 0
-        self._time_state: IntegrationTimeState = integration_time_init(compiled.size)
-        self.step_size_jitter = float(step_size_jitter)
-        self.max_steps = int(max_steps)
-        self.trajectory = trajectory
-        self.max_treedepth = int(max_treedepth)
-        self.max_energy_error = float(max_energy_error)
-        self.adapt_step_size = bool(adapt_step_size)
-        self.tune = True
-        self.iter_count = 0
-        self.divergences = 0
-        self._kinds_warned: set[str] = set()
-        self.adaptation = tuple(dual_averaging_init(self.initial_step_size))
-        self._cache: PositionPoint | None = None
-        super().__init__(vars, compiled.shared, blocked=blocked, rng=rng)
-        self._check_start(initial_point)
+        return list(vars)
 
-    # -- set-up ----------------------------------------------------------------------------
+    @property
+    def kernel(self) -> Kernel:
+        """The kernel this step runs (built on first use in each process; not pickled)."""
+        if self._kernel_cache is None:
+            theta = self._start_theta
+            self._kernel_cache = make_kernel(
+                self._compiled, self._metric, theta, prefer=self._prefer
+            )
+        return self._kernel_cache
+
+    def chain_settings(self, tune: int, draws: int) -> ChainSettings:
+        """What one chain of ``tune`` then ``draws`` iterations runs with."""
+        options = self.adaptation_options
+        schedule = warmup_schedule(
+            tune, init_buffer=options.init_buffer, term_buffer=options.term_buffer,
+            base_window=options.base_window,
+        )  # fmt: skip
+        return ChainSettings(
+            int(tune), int(draws), self.target_accept, bool(options.adapt_step_size),
+            self.auto_path_length, float(options.step_size_jitter), self.max_steps,
+            np.array(schedule.window_starts, dtype=np.int64),
+            np.array(schedule.window_ends, dtype=np.int64),
+            float(options.integration_time_factor), self.trajectory == "nuts",
+            self.max_treedepth, self.solver,
+        )  # fmt: skip
+
+    def chain_start(self, position: PositionPoint) -> ChainState:
+        """A chain at ``position`` with fresh adaptation."""
+        return chain_init(position, self.initial_step_size, self.initial_path_length)
 
     def _check_start(self, point: dict[str, np.ndarray]) -> None:
         for value, sv in self._compiled.shared.items():
             sv.set_value(np.asarray(point[value.name]))
         theta = np.concatenate([np.ravel(point[name]) for name in self.var_names]).astype(float)
-        self._evaluate_start(theta, "the initial point")
+        self._start_theta = theta
+        self.evaluate_start(theta, "the initial point")
 
-    def _evaluate_start(self, theta: np.ndarray, where: str) -> PositionPoint:
-        system = riemannian_system(self._compiled, self._metric)
-        point = system.evaluate(theta)
+    def evaluate_start(self, theta: np.ndarray, where: str) -> PositionPoint:
+        """The position at ``theta``, or the typed error that says why it cannot start there."""
+        point = self.kernel.evaluate(theta)
         if isinstance(point, str) and point == "energy":
             raise NonFiniteLogDensityError(
                 f"The log density or its gradient is not finite at {where} "
@@ -327,7 +332,6 @@ class RMHMC(ArrayStepShared):
                 f"(variables {list(self.var_names)}). Use metric='softabs' (always positive "
                 f"definite) or 'fisher', or start elsewhere with initvals=..."
             )
-        assert isinstance(point, PositionPoint)
         return point
 
     @staticmethod
@@ -339,140 +343,86 @@ class RMHMC(ArrayStepShared):
 
     def reset_tuning(self, start: Any = None) -> None:
         """Fresh adaptation state for a new chain."""
-        self.adaptation = tuple(dual_averaging_init(self.initial_step_size))
         self.iter_count = 0
         self.divergences = 0
         self._kinds_warned = set()
-        self._cache = None
-        if self.auto_path_length:
-            self._time_state = integration_time_init(self._compiled.size)
-            self.path_length = self._time_state.path_length
+        self._chain = None
 
     def setup_chain(self, rng: Any, tune: int, draws: int) -> None:
         """Prepare one chain: its own random generator and a fresh adaptation state."""
         super().setup_chain(rng, tune, draws)
         self.reset_tuning()
         self._tune_draws = int(tune)
+        self._settings = self.chain_settings(tune, draws)
         _single_threaded_blas_in_worker()
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_cache"] = None
-        return state
+        return self.__dict__ | {"_kernel_cache": None, "_chain": None}
 
     # -- one transition --------------------------------------------------------------------
 
-    def _current_step_size(self) -> tuple[float, float]:
-        da = DualAveragingState._make(self.adaptation)
-        bar = float(np.exp(da.log_step_bar))
-        if self.tune and self.adapt_step_size:
-            return float(np.exp(da.log_step)), bar
-        return bar, bar
-
-    def _adapt_integration_time(self, point: PositionPoint) -> None:
-        """Feed the draw to the current warm-up window; at a window's end, update ``T``."""
-        schedule = warmup_schedule(self._tune_draws)
-        i = self.iter_count
-        for start, end in zip(schedule.window_starts, schedule.window_ends, strict=True):
-            if start <= i < end:
-                self._time_state = integration_time_update(
-                    self._time_state, point.theta, point.metric.inverse.diagonal()
-                )
-                if i + 1 == end:
-                    self._time_state = integration_time(self._time_state)
-                    self.path_length = self._time_state.path_length
-                break
+    def _chain_state(self, theta0: np.ndarray) -> ChainState:
+        """The chain's state at ``theta0`` (re-evaluated where another step moved the rest)."""
+        state = self._chain
+        if state is None:
+            position = self.evaluate_start(theta0, f"iteration {self.iter_count}")
+            return self.chain_start(position)._replace(iteration=self.iter_count)
+        if self.shared or not np.array_equal(state.position.theta, theta0):
+            self.kernel.sync()
+            position = self.evaluate_start(theta0, f"iteration {self.iter_count}")
+            state = state._replace(position=position)
+        return state._replace(iteration=self.iter_count)
 
     def astep(self, q0: RaveledVars) -> tuple[RaveledVars, StatsType]:
         """One RMHMC transition from the raveled point ``q0``."""
         # No time.process_time(): it costs ~10 ms per call here (measured with cProfile; it
         # sums CPU time over the process's many BLAS/numba threads), more than a transition.
         perf_start = time.perf_counter()
-        system = riemannian_system(self._compiled, self._metric)
-        theta0 = np.asarray(q0.data, dtype=np.float64)
-        cached = self._cache
-        if cached is not None and not self.shared and np.array_equal(cached.theta, theta0):
-            point = cached
-        else:
-            point = self._evaluate_start(theta0, f"iteration {self.iter_count}")
-        step_size, step_size_bar = self._current_step_size()
-        tree_depth, reached_max_treedepth = 0, False
-        info: TransitionInfo | NutsInfo
-        if self.trajectory == "nuts":
-            eps = step_size
-            new_point, nuts_info = nuts_transition(
-                system,
-                point,
-                eps,
-                self.rng,
-                max_treedepth=self.max_treedepth,
-                max_energy_error=self.max_energy_error,
-                options=self._solver,
-            )
-            tree_depth = nuts_info.tree_depth
-            reached_max_treedepth = nuts_info.reached_max_treedepth
-            info = nuts_info
-            cond = condition_number(new_point.metric)
-        else:
-            eps, n_steps = jittered_steps(
-                step_size, self.path_length, self.step_size_jitter, self.max_steps, self.rng
-            )
-            new_point, info = fixed_transition(
-                system,
-                point,
-                eps,
-                n_steps,
-                self.rng,
-                max_energy_error=self.max_energy_error,
-                options=self._solver,
-            )
-            cond = info.condition_number
-        self._cache = new_point
-        if self.tune and self.adapt_step_size:
-            da = dual_averaging_update(
-                DualAveragingState._make(self.adaptation),
-                info.acceptance_rate,
-                self.target_accept,
-            )
-            self.adaptation = tuple(da)
-        if self.tune and self.auto_path_length:
-            self._adapt_integration_time(new_point)
-        diverging = info.divergence != "none"
-        warning = None
-        if diverging:
-            kind = WarningType.TUNING_DIVERGENCE if self.tune else WarningType.DIVERGENCE
-            first = not self.tune and info.divergence not in self._kinds_warned
-            if first:
-                self._kinds_warned.add(info.divergence)
-            warning = SamplerWarning(
-                kind,
-                _DIVERGENCE_ADVICE[info.divergence] if first else
-                f"RMHMC divergence of kind {info.divergence!r}",
-                "warning" if first else "debug",
-                self.iter_count,
-            )  # fmt: skip
-            if not self.tune:
-                self.divergences += 1
+        state = self._chain_state(np.asarray(q0.data, dtype=np.float64))
+        settings = self._settings._replace(tune=self._tune_draws if self.tune else 0)
+        self._chain, draw = chain_step(self.kernel, state, settings, self.rng)
+        info, position = draw.info, self._chain.position
+        warning = self._divergence_warning(info.divergence)
         self.iter_count += 1
+        tree_depth, reached = (
+            (info.tree_depth, info.reached_max_treedepth) if isinstance(info, NutsInfo)
+            else (0, False)
+        )  # fmt: skip
         stats = {
             "energy": info.energy,
             "energy_error": info.energy_error,
-            "diverging": diverging,
+            "diverging": info.divergence != "none",
             "divergence_kind": info.divergence,
-            "step_size": eps,
-            "step_size_bar": step_size_bar,
+            "step_size": draw.step_size,
+            "step_size_bar": draw.step_size_bar,
             "n_steps": info.n_steps,
             "tree_depth": tree_depth,
-            "reached_max_treedepth": reached_max_treedepth,
+            "reached_max_treedepth": reached,
             "acceptance_rate": info.acceptance_rate,
-            "lp": new_point.logp,
+            "lp": position.logp,
             "fixed_point_iterations": info.fixed_point_iterations,
             "fixed_point_residual": info.fixed_point_residual,
             "gradient_evaluations": info.gradient_evaluations,
-            "metric_logdet": new_point.metric.logdet,
-            "metric_condition_number": cond,
-            "path_length": self.path_length,
+            "metric_logdet": position.metric.logdet,
+            "metric_condition_number": draw.condition_number,
+            "path_length": draw.path_length,
             "perf_counter_diff": time.perf_counter() - perf_start,
             "warning": warning,
         }
-        return RaveledVars(floatX(new_point.theta), q0.point_map_info), [stats]
+        return RaveledVars(floatX(position.theta), q0.point_map_info), [stats]
+
+    def _divergence_warning(self, kind: str) -> SamplerWarning | None:
+        """PyMC's warning record for a divergence; advice the first time of each kind."""
+        if kind == "none":
+            return None
+        first = not self.tune and kind not in self._kinds_warned
+        if first:
+            self._kinds_warned.add(kind)
+        if not self.tune:
+            self.divergences += 1
+        return SamplerWarning(
+            WarningType.TUNING_DIVERGENCE if self.tune else WarningType.DIVERGENCE,
+            _DIVERGENCE_ADVICE[kind] if first else f"RMHMC divergence of kind {kind!r}",
+            "warning" if first else "debug",
+            self.iter_count,
+        )

@@ -1,34 +1,39 @@
 """Fixed-length Riemannian HMC transition: integrate, check divergences, accept or reject.
 
+The reference implementation (NumPy) on a :class:`~.integrator.RiemannianSystem`;
+:func:`fixed_transition` draws the random numbers and runs any kernel's transition (the
+reference's :func:`transition`, or the Numba kernel's twin).
+
 Numeric core: NumPy only.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from pymc_fisher.samplers.integrator import (
-    DEFAULT_SOLVER,
     DivergenceKind,
     IntegratorState,
     LeapfrogReport,
     PositionPoint,
     RiemannianSystem,
-    SolverOptions,
     generalized_leapfrog,
     integrator_state,
 )
 from pymc_fisher.samplers.metrics import condition_number
+from pymc_fisher.samplers.options import MAX_HALVINGS, SolverOptions
+
+if TYPE_CHECKING:
+    from pymc_fisher.samplers.kernel import Kernel
 
 __all__ = [
-    "MAX_ENERGY_ERROR",
-    "MAX_HALVINGS",
     "TransitionInfo",
     "fixed_transition",
     "integrate",
     "subdivided_leapfrog",
+    "transition",
 ]
 
 
@@ -71,20 +76,12 @@ class TransitionInfo(NamedTuple):
     condition_number: float
 
 
-#: A leapfrog step whose implicit solve fails is retried as 2, 4, ..., 2^MAX_HALVINGS substeps.
-MAX_HALVINGS = 3
-
-#: Energy error beyond which a trajectory diverges (PyMC's ``Emax``).
-MAX_ENERGY_ERROR = 1000.0
-
-
 def _substeps(
     system: RiemannianSystem,
     state: IntegratorState,
     step_size: float,
     k: int,
     options: SolverOptions,
-    max_energy_error: float,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """``k`` leapfrog steps of ``step_size / k``, stopping at the first failure.
 
@@ -99,7 +96,7 @@ def _substeps(
         total = _add(total, report)
         if report.divergence != "none":
             return state, total
-        if not abs(new.energy - state.energy) <= max_energy_error:
+        if not abs(new.energy - state.energy) <= options.max_energy_error:
             return state, total._replace(divergence="energy")
         current = new
     return current, total
@@ -113,8 +110,7 @@ def subdivided_leapfrog(
     system: RiemannianSystem,
     state: IntegratorState,
     step_size: float,
-    options: SolverOptions = DEFAULT_SOLVER,
-    max_energy_error: float = MAX_ENERGY_ERROR,
+    options: SolverOptions,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """A leapfrog step that survives a failed implicit solve by halving, reversibly.
 
@@ -134,18 +130,18 @@ def subdivided_leapfrog(
         As :func:`~.integrator.generalized_leapfrog`, with the iterations and evaluations of every
         attempt (the failed ones and the reversibility check included).
     """
-    new, report = _substeps(system, state, step_size, 1, options, max_energy_error)
+    new, report = _substeps(system, state, step_size, 1, options)
     k = 1
     spent = report
     while _retry(report.divergence) and k < 2**MAX_HALVINGS:
         k *= 2
-        new, report = _substeps(system, state, step_size, k, options, max_energy_error)
+        new, report = _substeps(system, state, step_size, k, options)
         spent = _add(spent, report)
     if report.divergence != "none" or k == 1:
         return new, spent._replace(divergence=report.divergence)
     k_back = 1
     while k_back < k:
-        _, back = _substeps(system, new, -step_size, k_back, options, max_energy_error)
+        _, back = _substeps(system, new, -step_size, k_back, options)
         spent = _add(spent, back)
         if not _retry(back.divergence):
             return state, spent._replace(divergence="reversal")
@@ -168,11 +164,9 @@ def integrate(
     state: IntegratorState,
     step_size: float,
     n_steps: int,
-    *,
-    max_energy_error: float = MAX_ENERGY_ERROR,
-    options: SolverOptions = DEFAULT_SOLVER,
+    options: SolverOptions,
 ) -> tuple[IntegratorState, DivergenceKind, int, int, float, int]:
-    """Take ``n_steps`` generalized-leapfrog steps, stopping at the first divergence.
+    """Take ``n_steps`` subdivided generalized-leapfrog steps, stopping at the first divergence.
 
     Returns
     -------
@@ -180,14 +174,12 @@ def integrate(
         ``(last state, divergence kind, steps taken, fixed-point iterations, max residual,
         gradient evaluations)``.
     """
-    if system.integrate is not None:
-        return system.integrate(state, step_size, n_steps, max_energy_error, options)
     h0 = state.energy
     iterations = 0
     residual = 0.0
     evals = 0
     for i in range(n_steps):
-        new, report = subdivided_leapfrog(system, state, step_size, options, max_energy_error)
+        new, report = subdivided_leapfrog(system, state, step_size, options)
         iterations += report.momentum_iterations + report.position_iterations
         residual = max(residual, report.residual)
         evals += report.gradient_evaluations
@@ -195,22 +187,21 @@ def integrate(
             return state, report.divergence, i + 1, iterations, residual, evals
         state = new
         error = state.energy - h0
-        if not np.isfinite(error) or error > max_energy_error:
+        if not np.isfinite(error) or error > options.max_energy_error:
             return state, "energy", i + 1, iterations, residual, evals
     return state, "none", n_steps, iterations, residual, evals
 
 
-def fixed_transition(
+def transition(
     system: RiemannianSystem,
     point: PositionPoint,
+    z: np.ndarray,
+    log_u: float,
     step_size: float,
     n_steps: int,
-    rng: np.random.Generator,
-    *,
-    max_energy_error: float = MAX_ENERGY_ERROR,
-    options: SolverOptions = DEFAULT_SOLVER,
+    options: SolverOptions,
 ) -> tuple[PositionPoint, TransitionInfo]:
-    """One Riemannian HMC transition with a fixed number of steps.
+    """One Riemannian HMC transition with a fixed number of steps, given its random numbers.
 
     Parameters
     ----------
@@ -218,14 +209,14 @@ def fixed_transition(
         Model and metric.
     point
         Current position (evaluated).
+    z
+        Standard normal draw of the momentum, ``p = S z`` with ``S Sᵀ = G(θ)``.
+    log_u
+        Log of the uniform draw of the Metropolis test.
     step_size, n_steps
         Integration step size and number of steps.
-    rng
-        Random generator (momentum draw and the Metropolis test).
-    max_energy_error
-        A trajectory whose energy rises by more than this diverges (``"energy"``).
     options
-        Implicit-solver tolerances.
+        The implicit solves and the divergence threshold.
 
     Returns
     -------
@@ -234,38 +225,22 @@ def fixed_transition(
 
     Notes
     -----
-    The momentum is drawn from ``N(0, G(θ))`` as ``S z``; the proposal is accepted with
-    probability ``min(1, exp(H₀ - H₁))``. A divergent trajectory (of any kind) is always
-    rejected. Both random draws come first, so the compiled transition (``system.transition``)
-    and this reference consume the generator alike.
+    The proposal is accepted with probability ``min(1, exp(H₀ - H₁))``. A divergent trajectory
+    (of any kind) is always rejected; a ``"reversal"`` of a subdivided step is a rejection, not
+    a divergence.
     """
-    z = rng.standard_normal(point.theta.size)
-    log_u = float(np.log(rng.uniform()))
-    if system.transition is not None:
-        return system.transition(
-            point, z, log_u, float(step_size), int(n_steps), float(max_energy_error), options
-        )
     p0 = point.metric.sqrt @ z
     start = integrator_state(system, point, p0)
     end, kind, steps, iterations, residual, evals = integrate(
-        system,
-        start,
-        step_size,
-        n_steps,
-        max_energy_error=max_energy_error,
-        options=options,
+        system, start, step_size, n_steps, options
     )
     evals += 1  # the reverse pass of integrator_state
-    if kind == "reversal":  # a rejection that keeps detailed balance, not a divergence
-        info = TransitionInfo(
-            False, 0.0, np.inf, start.energy, "none", steps, iterations, residual, evals,
-            condition_number(point.metric),
-        )  # fmt: skip
-        return point, info
     if kind != "none":
+        error = float(end.energy - start.energy) if kind == "energy" else np.inf
+        kind = "none" if kind == "reversal" else kind  # a rejection that keeps detailed balance
         info = TransitionInfo(
-            False, 0.0, float(end.energy - start.energy) if kind == "energy" else np.inf,
-            start.energy, kind, steps, iterations, residual, evals, condition_number(point.metric),
+            False, 0.0, error, start.energy, kind, steps, iterations, residual, evals,
+            condition_number(point.metric),
         )  # fmt: skip
         return point, info
     error = float(end.energy - start.energy)
@@ -277,3 +252,21 @@ def fixed_transition(
         condition_number(chosen.position.metric),
     )  # fmt: skip
     return chosen.position, info
+
+
+def fixed_transition(
+    kernel: Kernel,
+    point: PositionPoint,
+    step_size: float,
+    n_steps: int,
+    rng: np.random.Generator,
+    options: SolverOptions,
+) -> tuple[PositionPoint, TransitionInfo]:
+    """Draw the momentum and the Metropolis uniform, then run ``kernel``'s transition.
+
+    Both draws come first, so every kernel consumes the generator alike: the reference and the
+    compiled kernel give the same chain from the same generator.
+    """
+    z = rng.standard_normal(point.theta.size)
+    log_u = float(np.log(rng.uniform()))
+    return kernel.transition(point, z, log_u, float(step_size), int(n_steps), options)

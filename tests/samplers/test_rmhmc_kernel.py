@@ -1,4 +1,4 @@
-"""The Numba kernel against the NumPy reference integrator, trajectory by trajectory.
+"""The compiled kernel against the NumPy reference kernel, trajectory by trajectory.
 
 Both run the same algorithm on the same compiled model functions, so every trajectory must end
 at the same point (to rounding), with the same divergence kind and the same solver counters.
@@ -10,34 +10,40 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from pymc_fisher.samplers.compiled import compile_model, riemannian_system
-from pymc_fisher.samplers.integrator import (
-    SolverOptions,
-    generalized_leapfrog,
-    integrator_state,
-)
+from pymc_fisher.samplers.compiled import compile_model, reference_system
+from pymc_fisher.samplers.kernel import compiled_kernel, make_kernel, reference_kernel
 from pymc_fisher.samplers.metrics import direct_metric, draw_momentum, softabs_metric
-from pymc_fisher.samplers.trajectory import fixed_transition, integrate
+from pymc_fisher.samplers.options import SolverOptions
+from pymc_fisher.samplers.trajectory import fixed_transition
 from tests.samplers.models import correlated_gaussian, eight_schools_centered, funnel
 
-OPTIONS = SolverOptions(1e-9, 1e-9, 15, 3, 5)
+OPTIONS = SolverOptions(tol=1e-9, max_iterations=15)
 
 
-def _systems(model, metric, vars=None, point=None):
+def _kernels(model, metric, vars=None, point=None):
     vars = vars or model.continuous_value_vars
     point = point or model.initial_point()
     compiled = compile_model(model, vars, point, metric)
     bundle = softabs_metric(1e3) if metric == "softabs" else direct_metric()
-    fast = riemannian_system(compiled, bundle)
-    reference = riemannian_system(compiled, bundle, compiled_integrator=False)
-    assert fast.integrate is not None
-    assert reference.integrate is None
+    fast = compiled_kernel(compiled, bundle)
+    reference = reference_kernel(reference_system(compiled, bundle))
     return fast, reference, compiled.size
 
 
-def _start(system, theta, p):
-    point = system.evaluate(theta)
-    return integrator_state(system, point, p)
+def _start(kernel, theta, p):
+    return kernel.start(kernel.evaluate(theta), p)
+
+
+def _integrate(kernel, state, eps, n):
+    """n leapfrog steps through the kernel's own leapfrog: (state, kind, steps, its, evals)."""
+    iterations = evals = 0
+    for i in range(n):
+        state, report = kernel.leapfrog(state, eps, OPTIONS)
+        iterations += report.momentum_iterations + report.position_iterations
+        evals += report.gradient_evaluations
+        if report.divergence != "none":
+            return state, report.divergence, i + 1, iterations, evals
+    return state, "none", n, iterations, evals
 
 
 CASES = [
@@ -51,17 +57,14 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "build", "metric", "eps", "steps"), CASES, ids=lambda c: c)
 def test_kernel_trajectory_equals_reference(name, build, metric, eps, steps):
-    fast, reference, d = _systems(build(), metric)
+    fast, reference, d = _kernels(build(), metric)
     rng = np.random.default_rng(7)
     for trial in range(3):
         theta = rng.normal(scale=0.5, size=d)
         start_ref = _start(reference, theta, np.zeros(d))
         p = draw_momentum(start_ref.position.metric, rng)
-        ends = [
-            integrate(s, _start(s, theta, p), eps, steps, options=OPTIONS)
-            for s in (fast, reference)
-        ]
-        (end_f, kind_f, n_f, it_f, _, ev_f), (end_r, kind_r, n_r, it_r, _, ev_r) = ends
+        ends = [_integrate(s, _start(s, theta, p), eps, steps) for s in (fast, reference)]
+        (end_f, kind_f, n_f, it_f, ev_f), (end_r, kind_r, n_r, it_r, ev_r) = ends
         assert (kind_f, n_f, it_f, ev_f) == (kind_r, n_r, it_r, ev_r), trial
         scale = 1.0 + np.abs(end_r.position.theta).max()
         np.testing.assert_allclose(end_f.position.theta, end_r.position.theta, atol=1e-9 * scale)
@@ -74,9 +77,8 @@ def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
     # the whole transition (momentum draw, trajectory, Metropolis test, condition number) from
     # one generator state: the same next position and statistics; the absurd step size makes
     # divergent transitions too
-    fast, reference, d = _systems(build(), metric)
-    assert fast.transition is not None
-    assert reference.transition is None
+    fast, reference, d = _kernels(build(), metric)
+    assert (fast.name, reference.name) == ("compiled", "reference")
     rng = np.random.default_rng(11)
     kinds = set()
     for trial in range(6):
@@ -85,7 +87,7 @@ def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
         seed = int(rng.integers(2**32))
         out = [
             fixed_transition(
-                s, s.evaluate(theta), step, steps, np.random.default_rng(seed), options=OPTIONS
+                s, s.evaluate(theta), step, steps, np.random.default_rng(seed), OPTIONS
             )
             for s in (fast, reference)
         ]
@@ -115,19 +117,19 @@ def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
 
 
 def test_kernel_step_is_reversible_and_reports_divergences_like_the_reference():
-    fast, reference, d = _systems(funnel(10), "fisher")
+    fast, reference, d = _kernels(funnel(10), "fisher")
     rng = np.random.default_rng(3)
     theta = rng.normal(size=d)
     state = _start(fast, theta, draw_momentum(fast.evaluate(theta).metric, rng))
-    forward, report = generalized_leapfrog(fast, state, 0.3, OPTIONS)
+    forward, report = fast.leapfrog(state, 0.3, OPTIONS)
     assert report.divergence == "none"
     flipped = forward._replace(momentum=-forward.momentum)
-    back, _ = generalized_leapfrog(fast, flipped, 0.3, OPTIONS)
+    back, _ = fast.leapfrog(flipped, 0.3, OPTIONS)
     np.testing.assert_allclose(back.position.theta, theta, atol=1e-8)
     np.testing.assert_allclose(-back.momentum, state.momentum, atol=1e-8)
     # a step far too large: both implementations give up the same way, returning the input
     for eps in (50.0, -50.0):
-        out = [generalized_leapfrog(s, _start(s, theta, state.momentum), eps, OPTIONS)
+        out = [s.leapfrog(_start(s, theta, state.momentum), eps, OPTIONS)
                for s in (fast, reference)]  # fmt: skip
         assert out[0][1].divergence == out[1][1].divergence != "none"
         np.testing.assert_array_equal(out[0][0].position.theta, theta)
@@ -143,16 +145,17 @@ def test_kernel_reads_shared_inputs_of_a_compound_step():
         pm.Normal("y", x, 1.0, observed=data)
     point = model.initial_point()
     compiled = compile_model(model, [model.rvs_to_values[x]], point, "hessian")
+    fast = compiled_kernel(compiled, direct_metric())
+    reference = reference_kernel(reference_system(compiled, direct_metric()))
     [k_shared] = [sv for v, sv in compiled.shared.items() if v.name == "k"]
     theta, p = np.array([0.1, 0.2, -0.3]), np.array([0.3, -0.2, 0.1])
     finals = []
     for k_value in (0, 1):
         k_shared.set_value(np.asarray(k_value, dtype=k_shared.type.dtype))
         ends = []
-        for fast in (True, False):
-            s = riemannian_system(compiled, direct_metric(), compiled_integrator=fast)
-            assert (s.integrate is not None) is fast
-            ends.append(integrate(s, _start(s, theta, p), 0.2, 5, options=OPTIONS)[0])
+        for s in (fast, reference):
+            s.sync()  # the compiled kernel reads the shared input by address
+            ends.append(_integrate(s, _start(s, theta, p), 0.2, 5)[0])
         np.testing.assert_allclose(ends[0].position.theta, ends[1].position.theta, atol=1e-12)
         # G = -∇²log p = diag(1/σ² + 1) with σ = 1 + 2k: the metric the kernel saw follows k
         np.testing.assert_allclose(
@@ -167,18 +170,44 @@ def test_functions_the_kernel_cannot_call_run_on_the_reference():
     # another signature; the step falls back to the NumPy integrator and still samples
     import pytensor.tensor as pt
 
+    from pymc_fisher.samplers.kernel import KernelFallbackWarning
     from pymc_fisher.samplers.step import RMHMC
 
     with pm.Model() as model:
         x = pm.Normal("x", 0.0, 1.0, shape=2)
         pm.Potential("p", -0.01 * pt.polygamma(1, 2.0 + pt.exp(x)).sum())
-        step = RMHMC(metric="softabs")
-    system = riemannian_system(step._compiled, step._metric)
-    assert system.integrate is None
-    assert step._compiled.bound is False
+        with pytest.warns(KernelFallbackWarning, match="(?i)polygamma"):
+            step = RMHMC(metric="softabs")
+    assert step.kernel.name == "reference"
     with model:
         idata = pm.sample(
             draws=20, tune=20, chains=1, step=step, progressbar=False,
             compute_convergence_checks=False, random_seed=1,
         )  # fmt: skip
     assert np.isfinite(idata.posterior["x"].values).all()
+
+
+def test_make_kernel_picks_the_compiled_kernel_when_it_agrees():
+    model = eight_schools_centered()
+    point = model.initial_point()
+    compiled = compile_model(model, model.continuous_value_vars, point, "fisher")
+    theta = np.concatenate([np.ravel(point[v.name]) for v in model.continuous_value_vars])
+    assert make_kernel(compiled, direct_metric(), theta, prefer="compiled").name == "compiled"
+    assert make_kernel(compiled, direct_metric(), theta, prefer="reference").name == "reference"
+
+
+def test_newton_fallback_of_a_singular_jacobian_is_a_solver_divergence():
+    # No fixed-point iteration (max_iterations=1) leaves Newton to a step far too large: where
+    # its Jacobian is singular or not finite the step fails as a solve (kind "solver" or
+    # "energy"), never with an exception, and both kernels agree
+    fast, reference, d = _kernels(funnel(10), "softabs")
+    options = SolverOptions(tol=1e-12, max_iterations=1, newton_iterations=3)
+    rng = np.random.default_rng(5)
+    kinds = set()
+    for _ in range(5):
+        theta = rng.normal(scale=2.0, size=d)
+        p = 50.0 * rng.normal(size=d)
+        reports = [k.leapfrog(_start(k, theta, p), 25.0, options)[1] for k in (fast, reference)]
+        assert reports[0].divergence == reports[1].divergence
+        kinds.add(reports[0].divergence)
+    assert kinds - {"none"}

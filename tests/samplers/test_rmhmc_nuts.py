@@ -6,17 +6,16 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from pymc_fisher.samplers.integrator import (
-    SolverOptions,
-    generalized_leapfrog,
-    integrator_state,
-)
+from pymc_fisher.samplers.integrator import generalized_leapfrog, integrator_state
+from pymc_fisher.samplers.kernel import reference_kernel
 from pymc_fisher.samplers.metrics import draw_momentum
 from pymc_fisher.samplers.nuts import build_trajectory, no_u_turn, nuts_transition
+from pymc_fisher.samplers.options import SolverOptions
 from pymc_fisher.samplers.step import RMHMC
 from tests.samplers import models
 from tests.samplers.systems import make_system, rank_one_system, sinh_system
 
+ACCURATE = SolverOptions(tol=1e-9, max_iterations=30)
 SOLVER_TOL = 1e-6  # solver tolerance 1e-9 per step, accumulated over at most 2^5 steps
 
 
@@ -37,7 +36,7 @@ def test_forward_then_backward_returns_to_start(system_name):
     state = _start(system, [0.3, -0.7], 1)
     z = state
     for eps in [0.2] * 16 + [-0.2] * 16:
-        z, report = generalized_leapfrog(system, z, eps)
+        z, report = generalized_leapfrog(system, z, eps, ACCURATE)
         assert report.divergence == "none"
     np.testing.assert_allclose(z.position.theta, state.position.theta, atol=SOLVER_TOL)
     np.testing.assert_allclose(z.momentum, state.momentum, atol=SOLVER_TOL)
@@ -53,15 +52,16 @@ def test_tree_is_the_same_from_each_of_its_states(seed):
     directions = [1, -1, -1, 1, -1]
     rng = np.random.default_rng(0)
     _, info, states = build_trajectory(
-        system, start, 0.15, rng, max_treedepth=max_depth, directions=directions, record=True
-    )
+        reference_kernel(system), start, 0.15, rng, max_treedepth=max_depth,
+        options=ACCURATE, directions=directions, record=True,
+    )  # fmt: skip
     depth = info.tree_depth
     assert depth >= 2
     assert len(states) == 2**depth
     thetas = np.array([s.position.theta for s in states])
     for k, z in enumerate(states):
         _, info_k, states_k = build_trajectory(
-            system, z, 0.15, rng, max_treedepth=max_depth,
+            reference_kernel(system), z, 0.15, rng, max_treedepth=max_depth, options=ACCURATE,
             directions=_directions(k, depth) + directions[depth:], record=True,
         )  # fmt: skip
         assert info_k.tree_depth == depth
@@ -80,7 +80,9 @@ def test_selected_state_is_symmetric_in_time():
     for _ in range(400):
         p = draw_momentum(point.metric, rng)
         start = integrator_state(system, point, p)
-        sample, _, states = build_trajectory(system, start, 0.3, rng, record=True)
+        sample, _, states = build_trajectory(
+            reference_kernel(system), start, 0.3, rng, options=ACCURATE, record=True
+        )
         i0 = next(i for i, s in enumerate(states) if s is start)
         offsets.append(next(i for i, s in enumerate(states) if s is sample) - i0)
     offsets = np.array(offsets)
@@ -95,7 +97,9 @@ def test_criterion_and_tree_stops_at_u_turn():
     # tree stops after about 2^5 steps and well before the maximum depth.
     system = rank_one_system(np.eye(2), scale=0.0)
     start = _start(system, [1.0, 0.0], 0)
-    _, info, _ = build_trajectory(system, start, 0.1, np.random.default_rng(0))
+    _, info, _ = build_trajectory(
+        reference_kernel(system), start, 0.1, np.random.default_rng(0), options=ACCURATE
+    )
     assert 3 <= info.tree_depth <= 7
     assert not info.reached_max_treedepth
     assert info.divergence == "none"
@@ -105,7 +109,10 @@ def test_criterion_and_tree_stops_at_u_turn():
 def test_max_treedepth():
     system = rank_one_system(np.eye(2), scale=0.0)
     start = _start(system, [1.0, 0.0], 0)
-    _, info, _ = build_trajectory(system, start, 0.01, np.random.default_rng(0), max_treedepth=3)
+    _, info, _ = build_trajectory(
+        reference_kernel(system), start, 0.01, np.random.default_rng(0), max_treedepth=3,
+        options=ACCURATE,
+    )  # fmt: skip
     assert info.tree_depth == 3
     assert info.reached_max_treedepth
     assert info.n_steps == 7
@@ -131,8 +138,9 @@ def test_divergence_inside_tree_stops_it(kind):
     point = system.evaluate(np.array([1.0, 0.0]))
     start = integrator_state(system, point, np.array([3.0, 0.0]))
     sample, info, _ = build_trajectory(
-        system, start, 0.2, np.random.default_rng(0), directions=[1] * 10
-    )
+        reference_kernel(system), start, 0.2, np.random.default_rng(0), options=ACCURATE,
+        directions=[1] * 10,
+    )  # fmt: skip
     assert info.divergence == kind
     assert sample.position.theta[0] <= 1.5  # a divergent state is never proposed
 
@@ -143,8 +151,8 @@ def test_solver_divergence_inside_tree():
     start = integrator_state(system, point, np.array([40.0, 0.0]))
 
     _, info, _ = build_trajectory(
-        system, start, 0.5, np.random.default_rng(0),
-        options=SolverOptions(max_iter=2, newton_iter=0),
+        reference_kernel(system), start, 0.5, np.random.default_rng(0),
+        options=SolverOptions(tol=1e-9, max_iterations=2, newton_iterations=0),
     )  # fmt: skip
     assert info.divergence == "solver"
 
@@ -152,7 +160,9 @@ def test_solver_divergence_inside_tree():
 def test_transition_counts_gradients():
     system = rank_one_system(np.eye(2), scale=0.2)
     point = system.evaluate(np.array([0.5, 0.5]))
-    new, info = nuts_transition(system, point, 0.3, np.random.default_rng(1))
+    new, info = nuts_transition(
+        reference_kernel(system), point, 0.3, np.random.default_rng(1), 10, ACCURATE
+    )
     assert info.gradient_evaluations > info.n_steps
     assert 0.0 <= info.acceptance_rate <= 1.0
     assert np.all(np.isfinite(new.theta))

@@ -15,6 +15,7 @@ import pymc as pm
 import pytest
 from scipy.stats import norm
 
+from pymc_fisher.samplers.options import SolverOptions
 from pymc_fisher.samplers.step import RMHMC
 from tests.samplers import models
 
@@ -100,7 +101,8 @@ def test_forced_solver_failures_keep_the_chain_exact():
     4.4 per solve at the defaults) fail their solve: they subdivide, and the reversibility check
     rejects where the reverse would subdivide differently. mu and tau must still match the exact
     posterior (the same as the centered model's)."""
-    idata = _sample(models.eight_schools_noncentered(), "fisher", max_fixed_point_iterations=3)
+    solver = SolverOptions(max_iterations=3)
+    idata = _sample(models.eight_schools_noncentered(), "fisher", solver=solver)
     _check(idata, _eight_schools_checks())
     ss = idata.sample_stats
     # the solves did fail and the check did reject: a non-divergent transition with acceptance

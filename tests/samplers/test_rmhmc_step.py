@@ -14,6 +14,7 @@ from pymc_fisher.errors import (
     NonFiniteLogDensityError,
     NotPositiveDefiniteError,
 )
+from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
 from pymc_fisher.samplers.step import RMHMC
 from tests.samplers.models import funnel, iid_gaussian
 
@@ -174,7 +175,10 @@ def test_solver_divergences_get_their_own_advice(caplog):
     model = funnel(4)
     with model:
         # one evaluation cannot converge where the metric depends on θ: every transition fails
-        step = RMHMC(max_fixed_point_iterations=1, newton_iterations=0, adapt_step_size=False)
+        step = RMHMC(
+            solver=SolverOptions(max_iterations=1, newton_iterations=0),
+            adaptation=AdaptationOptions(adapt_step_size=False),
+        )
     with caplog.at_level("DEBUG", logger="pymc"):
         idata = _sample(model, step, chains=1, tune=5, draws=30)
     kinds = idata.sample_stats["divergence_kind"].values.ravel()

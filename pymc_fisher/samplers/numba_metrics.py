@@ -1,8 +1,9 @@
 """Numba twins of :mod:`.metrics` for the kernel: factor ``A(θ)``, weights, pull-back, energy.
 
-Same formulas as the NumPy reference (see there for the mathematics); a factor returns
-``(ok, G⁻¹, S, log det G, Q, g[, λ, D])`` with empty arrays where a direct metric has nothing,
-and ``ok = False`` instead of raising where the reference returns ``None``.
+Same formulas as the NumPy reference (see there for the mathematics), and the same
+:class:`~.metrics.MetricFactor` (empty arrays where a metric has nothing); a factorisation
+returns ``(ok, factor)`` with ``ok = False`` instead of raising where the reference returns
+``None``. The SoftAbs map is :mod:`pymc_fisher.linalg`'s own functions, compiled here.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from pymc_fisher.linalg import softabs_divided_differences, softabs_values
+from pymc_fisher.samplers.metrics import MetricFactor
+
 __all__ = [
     "SMALL",
+    "condition",
     "direct_factor",
     "dot",
     "kinetic",
     "mv",
     "pull_back",
     "softabs_factor",
-    "softabs_values",
     "weights",
 ]
 
@@ -54,8 +58,15 @@ def dot(x, y):
 
 
 @_jit
+def _failed(d):
+    """A placeholder factor for ``ok = False`` (never read)."""
+    e2, e1 = np.empty((0, 0)), np.empty(0)
+    return MetricFactor(e2, e2, 0.0, e1, e2, e1, e2)
+
+
+@_jit
 def direct_factor(A):
-    """``G = A`` by Cholesky (a diagonal ``A`` needs none): ``(ok, G⁻¹, S, log det, Q, g)``."""
+    """``G = A`` by Cholesky (a diagonal ``A`` needs none): ``(ok, MetricFactor)``."""
     d = A.shape[0]
     empty2, empty1 = np.empty((0, 0)), np.empty(0)
     ok = np.all(np.isfinite(A))
@@ -68,11 +79,12 @@ def direct_factor(A):
     if ok and off_diagonal_zero:
         # diagonal metric (the funnel's Fisher metric, independent priors): no factorisation
         if not diagonal.min() > 0.0:
-            return False, empty2, empty2, 0.0, empty2, empty1
+            return False, _failed(d)
         inverse, sqrt = np.diag(1.0 / diagonal), np.diag(np.sqrt(diagonal))
-        return True, inverse, sqrt, float(np.log(diagonal).sum()), empty2, diagonal
+        logdet = float(np.log(diagonal).sum())
+        return True, MetricFactor(inverse, sqrt, logdet, diagonal, empty2, empty1, empty2)
     if not ok:
-        return False, empty2, empty2, 0.0, empty2, empty1
+        return False, _failed(d)
     # Cholesky from the lower triangle, as LAPACK's potrf; False when not positive definite
     L = np.zeros((d, d))
     for j in range(d):
@@ -80,7 +92,7 @@ def direct_factor(A):
         for k in range(j):
             s -= L[j, k] * L[j, k]
         if not s > 0.0:
-            return False, empty2, empty2, 0.0, empty2, empty1
+            return False, _failed(d)
         L[j, j] = np.sqrt(s)
         for i in range(j + 1, d):
             s = A[i, j]
@@ -99,85 +111,75 @@ def direct_factor(A):
     for j in range(d):
         logdet += 2.0 * np.log(L[j, j])
     if d > SMALL:
-        return True, inv_l.T @ inv_l, L, logdet, empty2, empty1
-    inverse = np.empty((d, d))  # L⁻ᵀL⁻¹, one triangle, L⁻¹ lower triangular
-    for i in range(d):
-        for j in range(i + 1):
-            s = 0.0
-            for k in range(i, d):
-                s += inv_l[k, i] * inv_l[k, j]
-            inverse[i, j] = s
-            inverse[j, i] = s
-    return True, inverse, L, logdet, empty2, empty1
-
-
-@_jit
-def softabs_values(lam, alpha):
-    """``g(λ) = λ coth(αλ)`` and ``g'(λ)``, with the series near 0 and ``sign`` far out."""
-    n = lam.size
-    g, dg = np.empty(n), np.empty(n)
-    for i in range(n):
-        x = alpha * lam[i]
-        ax = abs(x)
-        if ax < 1e-4:
-            g[i] = (1.0 + x * x / 3.0) / alpha
-            dg[i] = 2.0 * x / 3.0
-        else:
-            g[i] = lam[i] / np.tanh(x)
-            dg[i] = np.sign(lam[i]) if ax > 20.0 else 1.0 / np.tanh(x) - x / np.sinh(x) ** 2
-    return g, dg
+        inverse = inv_l.T @ inv_l
+    else:
+        inverse = np.empty((d, d))  # L⁻ᵀL⁻¹, one triangle, L⁻¹ lower triangular
+        for i in range(d):
+            for j in range(i + 1):
+                s = 0.0
+                for k in range(i, d):
+                    s += inv_l[k, i] * inv_l[k, j]
+                inverse[i, j] = s
+                inverse[j, i] = s
+    return True, MetricFactor(inverse, L, logdet, empty1, empty2, empty1, empty2)
 
 
 @_jit
 def softabs_factor(H, alpha):
-    """SoftAbs of the Hessian: ``(ok, G⁻¹, S, log det, Q, g, λ, D)``, ``D`` divided differences."""
-    empty2, empty1 = np.empty((0, 0)), np.empty(0)
+    """SoftAbs of the Hessian ``H``: ``(ok, MetricFactor)`` with ``Q, g, λ`` and ``D``."""
     if not np.all(np.isfinite(H)):
-        return False, empty2, empty2, 0.0, empty2, empty1, empty1, empty2
+        return False, _failed(H.shape[0])
     lam, Q = np.linalg.eigh(H)
     Q = np.ascontiguousarray(Q)
     g, dg = softabs_values(lam, alpha)
-    n = lam.size
-    D = np.empty((n, n))  # Daleckii-Krein divided differences, the limit at near-equal pairs
-    for i in range(n):
-        for j in range(n):
-            dl = lam[i] - lam[j]
-            if abs(dl) <= 1e-6 * (1.0 + abs(lam[i]) + abs(lam[j])):
-                D[i, j] = 0.5 * (dg[i] + dg[j])
-            else:
-                D[i, j] = (g[i] - g[j]) / dl
+    D = softabs_divided_differences(lam, g, dg)
     inverse = (Q / g) @ Q.T
     sqrt = Q * np.sqrt(g)
-    return True, inverse, sqrt, float(np.log(g).sum()), Q, g, lam, D
+    return True, MetricFactor(inverse, sqrt, float(np.log(g).sum()), g, Q, lam, D)
 
 
 @_jit
-def weights(inverse, Q, g, D, p):
+def weights(metric, p):
     """Weights on ``A`` of ``∇_θ[½ log det G + ½ pᵀG⁻¹p]`` (reference: ``contraction_weights``)."""
+    inverse = metric.inverse
     v = mv(inverse, p)
-    if Q.size == 0:
+    if metric.basis.size == 0:
         d = v.size
         W = np.empty((d, d))
         for i in range(d):
             for j in range(d):
                 W[i, j] = 0.5 * (inverse[i, j] - v[i] * v[j])
         return W
+    Q, g = metric.basis, metric.eigenvalues
     u = mv(Q.T, v)
     inner = -0.5 * np.outer(u, u)
     for i in range(g.size):
         inner[i, i] += 0.5 / g[i]
-    return Q @ (D * inner) @ Q.T
+    return Q @ (metric.divided_differences * inner) @ Q.T
 
 
 @_jit
-def pull_back(Q, D, C):
+def pull_back(metric, C):
     """Weights ``C`` on ``G`` as weights on ``A`` (the identity for a direct metric)."""
-    if Q.size == 0:
+    if metric.basis.size == 0:
         return C
-    return Q @ (D * (Q.T @ C @ Q)) @ Q.T
+    Q = metric.basis
+    return Q @ (metric.divided_differences * (Q.T @ C @ Q)) @ Q.T
 
 
 @_jit
-def kinetic(inverse, logdet, p):
+def kinetic(metric, p):
     """``½ log det G + ½ pᵀG⁻¹p``."""
-    return 0.5 * logdet + 0.5 * dot(p, mv(inverse, p))
+    return 0.5 * metric.logdet + 0.5 * dot(p, mv(metric.inverse, p))
+
+
+@_jit
+def condition(metric):
+    """Spectral condition number of ``G`` (reference: ``metrics.condition_number``)."""
+    g = metric.eigenvalues
+    if g.size == 0:
+        S = metric.sqrt  # S Sᵀ with both operands C-ordered: Numba's @ is slow on a transposed view
+        g = np.linalg.eigvalsh(S @ np.ascontiguousarray(S.T))
+    g = np.abs(g)
+    lo = g.min()
+    return g.max() / lo if lo > 0.0 else np.inf

@@ -1,0 +1,350 @@
+"""How a model's compiled functions reach the Numba kernel: trampolines, one entry point, Bound.
+
+A PyTensor function compiled in NUMBA mode has a Numba body (``Function.vm.jit_fn``) whose one
+argument is the tuple of its inputs, shared ones (data, values of variables another step
+samples) included, so its type differs from model to model. The kernel must not: it is compiled
+once per machine and cached on disk. So each model function gets a *trampoline*, a small Numba
+function of fixed type that rebuilds the shared inputs from their data addresses and shapes
+(``nb.carray``) and calls the body through its address. Passing the body itself would make
+Numba link and re-optimise the model's code into every caller (measured: seconds per caller per
+model); an address costs one indirect call.
+
+This leans on private details of Numba (the first-class-function struct that
+:func:`_as_function` fills, a compile result's symbol names) and of PyTensor (``vm.jit_fn`` and
+its input cells); ``pyproject.toml`` pins the tested versions, :func:`function_pointer` checks
+the body's signature, and :mod:`.kernel` self-tests a bound model against the reference before
+using it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numba as nb
+import numpy as np
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from pymc_fisher.samplers.chain import ChainSettings, ChainState
+from pymc_fisher.samplers.integrator import IntegratorState, PositionPoint
+from pymc_fisher.samplers.metrics import MetricFactor
+from pymc_fisher.samplers.numba_chain import run_chain
+from pymc_fisher.samplers.numba_integrator import (
+    ModelFunctions,
+    evaluate,
+    leapfrog,
+    start_state,
+    transition,
+)
+from pymc_fisher.samplers.options import SolverOptions
+
+__all__ = ["Bound", "NoKernelError", "function_pointer"]
+
+_jit = nb.njit(cache=True, nogil=True)
+
+_f8_1d, _f8_2d = types.float64[::1], types.float64[:, ::1]
+_i8_1d, _i8_2d = types.int64[::1], types.int64[:, ::1]
+#: The trampolines' types: ``(θ, addresses, shapes) -> (log p, ∇log p, A)`` and
+#: ``(θ, W, addresses, shapes) -> ∇_θ Σ A ∘ W``, whatever the model.
+EVALUATE_SIGNATURE = types.Tuple((types.float64, _f8_1d, _f8_2d))(_f8_1d, _i8_1d, _i8_2d)
+CONTRACT_SIGNATURE = _f8_1d(_f8_1d, _f8_2d, _i8_1d, _i8_2d)
+EVALUATE_TYPE = types.FunctionType(EVALUATE_SIGNATURE)
+CONTRACT_TYPE = types.FunctionType(CONTRACT_SIGNATURE)
+
+
+class NoKernelError(TypeError):
+    """The model's functions cannot be called from the kernel (the reference runs instead)."""
+
+
+@intrinsic
+def _as_function(typingctx, c_addr, jit_addr, fnty_ref):
+    """A first-class function of type ``fnty_ref`` from its cfunc and Numba-callconv addresses."""
+    fnty = fnty_ref.instance_type
+
+    def codegen(context, builder, signature, args):
+        sfunc = cgutils.create_struct_proxy(fnty)(context, builder)
+        voidptr = context.get_value_type(types.voidptr)
+        sfunc.c_addr = builder.inttoptr(args[0], voidptr)
+        sfunc.jit_addr = builder.inttoptr(args[1], voidptr)
+        sfunc.py_addr = cgutils.get_null_value(voidptr)
+        return sfunc._getvalue()
+
+    return fnty(types.int64, types.int64, fnty_ref), codegen
+
+
+@intrinsic
+def _voidptr(typingctx, address):
+    """``void*`` from an integer address (for ``nb.carray``)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(types.int64), codegen
+
+
+def _addresses(compiled: Any) -> tuple[int, int]:
+    """``(cfunc address, body address)`` of a Numba compile result."""
+    library, desc = compiled.library, compiled.fndesc
+    return (
+        library.get_pointer_to_function(desc.llvm_cfunc_wrapper_name),
+        library.get_pointer_to_function(desc.llvm_func_name),
+    )
+
+
+def function_pointer(dispatcher: Any, args: tuple) -> tuple[int, int, types.FunctionType]:
+    """``(cfunc address, body address, type)`` of a PyTensor Numba body compiled for ``args``.
+
+    PyTensor's bodies are ``def f(*inputs)``: their one signature is the tuple of the inputs'
+    types. Raises :class:`NoKernelError` when the body has another signature (an op in
+    object mode: PyTensor then compiles ``f(x, y, ...)``).
+    """
+    dispatcher(*args)  # compiles (or loads from PyTensor's cache) for these argument types
+    cres = dispatcher.overloads.get((nb.typeof(args),))
+    if cres is None:
+        raise NoKernelError("the function's Numba body does not take its inputs as one tuple")
+    return (*_addresses(cres), types.FunctionType(cres.signature))
+
+
+def _normalised(values: tuple) -> tuple:
+    """The shared inputs as the trampolines rebuild them: C-contiguous, writeable, aligned."""
+    return tuple(np.require(v, requirements=["C", "A", "W"]) for v in values)
+
+
+def extra_arrays(values: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """``(addresses, shapes, arrays)`` of shared input values (``arrays`` keeps them alive)."""
+    arrays = tuple(v if v.flags.c_contiguous else np.ascontiguousarray(v) for v in values)
+    ndim = max([1, *(a.ndim for a in arrays)])
+    shapes = np.zeros((len(arrays), ndim), dtype=np.int64)
+    for i, a in enumerate(arrays):
+        shapes[i, : a.ndim] = a.shape
+    addresses = np.array([a.ctypes.data for a in arrays], dtype=np.int64)
+    return addresses, shapes, arrays
+
+
+def _trampoline(dispatcher: Any, leading: tuple, extra: tuple, contract: bool) -> tuple[int, int]:
+    """Compile the fixed-type trampoline of one model function; its two addresses."""
+    extra = _normalised(extra)
+    fa, fj, ft = function_pointer(dispatcher, (*leading, *extra))
+    names = {"nb": nb, "np": np, "_voidptr": _voidptr, "_as_function": _as_function}
+    names |= {"FA": fa, "FJ": fj, "FT": ft}
+    lines = []
+    for i, value in enumerate(extra):
+        names[f"D{i}"] = value.dtype.type
+        shape = ", ".join(f"shapes[{i}, {k}]" for k in range(value.ndim))
+        shape = f"({shape}{',' if value.ndim == 1 else ''})"
+        lines.append(f"    e{i} = nb.carray(_voidptr(addresses[{i}]), {shape}, dtype=D{i})")
+    inputs = ", ".join(
+        ["theta", *(["W"] if contract else []), *(f"e{i}" for i in range(len(extra)))]
+    )
+    returned = ft.signature.return_type
+    if contract:
+        grad = "np.ascontiguousarray(out[0])" + _as_float64(returned[0])
+        head, body = "def f(theta, W, addresses, shapes):", f"    return {grad}"
+        signature = CONTRACT_SIGNATURE
+    else:
+        grad = "np.ascontiguousarray(out[1])" + _as_float64(returned[1])
+        matrix = "np.ascontiguousarray(out[2])" + _as_float64(returned[2])
+        head = "def f(theta, addresses, shapes):"
+        body = f"    return np.float64(out[0].item()), {grad}, {matrix}"
+        signature = EVALUATE_SIGNATURE
+    source = "\n".join(
+        [head, "    fn = _as_function(FA, FJ, FT)", *lines, f"    out = fn(({inputs},))", body]
+    )
+    exec(compile(source, "<pymc_fisher trampoline>", "exec"), names)
+    compiled: Any = nb.njit(signature, nogil=True)(names["f"])
+    return _addresses(compiled.overloads[signature.args])
+
+
+def _as_float64(array_type: Any) -> str:
+    return "" if array_type.dtype == types.float64 else ".astype(np.float64)"
+
+
+# -- the one entry point ----------------------------------------------------------------------
+
+EVALUATE, START, LEAPFROG, TRANSITION, CHAIN = 0, 1, 2, 3, 4
+
+
+class Request(NamedTuple):
+    """One call of the kernel: the model, the operation and its operands (unused ones dummies).
+
+    One type for every operation, so the kernel is compiled once: Numba re-optimises everything
+    a compiled function calls, and an entry point per operation would compile the integrator
+    again for each.
+    """
+
+    op: int
+    functions: np.ndarray  # int64[4]: evaluate's and contract's (cfunc, body) addresses
+    evaluate_addresses: np.ndarray
+    evaluate_shapes: np.ndarray
+    contract_addresses: np.ndarray
+    contract_shapes: np.ndarray
+    kind: int
+    alpha: float
+    theta: np.ndarray  # EVALUATE
+    position: PositionPoint  # START, TRANSITION
+    vector: np.ndarray  # START: the momentum; TRANSITION: the standard normal draw
+    log_u: float  # TRANSITION
+    state: IntegratorState  # LEAPFROG
+    step_size: float
+    n_steps: int
+    options: SolverOptions
+    chain: ChainState  # CHAIN
+    settings: ChainSettings
+    rng: np.random.Generator
+    theta_out: np.ndarray
+    floats: np.ndarray
+    ints: np.ndarray
+    progress: np.ndarray
+    stop: np.ndarray
+
+
+class Result(NamedTuple):
+    """What the kernel returns, for every operation (unused fields pass the request's through).
+
+    ``counts``: LEAPFROG ``[momentum its, position its, evaluations, 0]``, TRANSITION
+    ``[steps, fixed-point its, evaluations, accepted]``, CHAIN ``[iterations done, 0, 0, 0]``;
+    ``values``: LEAPFROG ``[residual, 0, 0, 0, 0]``, TRANSITION ``[residual, acceptance rate,
+    energy error, energy, condition number]``.
+    """
+
+    code: int
+    position: PositionPoint
+    state: IntegratorState
+    chain: ChainState
+    counts: np.ndarray
+    values: np.ndarray
+
+
+@_jit
+def entry(request):
+    """Run ``request.op`` on the model whose trampolines ``request.functions`` address."""
+    f = request.functions
+    model = ModelFunctions(
+        _as_function(f[0], f[1], EVALUATE_TYPE),
+        _as_function(f[2], f[3], CONTRACT_TYPE),
+        request.evaluate_addresses,
+        request.evaluate_shapes,
+        request.contract_addresses,
+        request.contract_shapes,
+        request.kind,
+        request.alpha,
+    )
+    counts, values = np.zeros(4, np.int64), np.zeros(5)
+    op = request.op
+    if op == EVALUATE:
+        code, pos = evaluate(model, request.theta)
+        return Result(code, pos, request.state, request.chain, counts, values)
+    if op == START:
+        state = start_state(model, request.position, request.vector)
+        return Result(0, request.position, state, request.chain, counts, values)
+    if op == LEAPFROG:
+        new, code, it_p, it_q, res, n = leapfrog(
+            model, request.state, request.step_size, request.options
+        )
+        counts[0], counts[1], counts[2] = it_p, it_q, n
+        values[0] = res
+        return Result(code, request.position, new, request.chain, counts, values)
+    if op == TRANSITION:
+        pos, code, accepted, rate, error, energy, steps, its, res, n, cond = transition(
+            model, request.position, request.vector, request.log_u, request.step_size,
+            request.n_steps, request.options,
+        )  # fmt: skip
+        counts[0], counts[1], counts[2], counts[3] = steps, its, n, accepted
+        values[0], values[1], values[2], values[3], values[4] = res, rate, error, energy, cond
+        return Result(code, pos, request.state, request.chain, counts, values)
+    done, chain = run_chain(
+        model, request.chain, request.settings, request.rng, request.theta_out, request.floats,
+        request.ints, request.progress, request.stop,
+    )  # fmt: skip
+    counts[0] = done
+    return Result(0, request.position, request.state, chain, counts, values)
+
+
+# -- the Python side --------------------------------------------------------------------------
+
+
+def _dummy_position(d: int) -> PositionPoint:
+    e1, e2 = np.zeros(0), np.zeros((0, 0))
+    return PositionPoint(np.zeros(d), 0.0, np.zeros(d), MetricFactor(e2, e2, 0.0, e1, e2, e1, e2))
+
+
+def solver_options(options: SolverOptions) -> SolverOptions:
+    """``options`` with the field types the kernel was compiled for (an int ``tol`` would not)."""
+    return SolverOptions(
+        float(options.tol),
+        int(options.max_iterations),
+        int(options.anderson_memory),
+        int(options.newton_iterations),
+        float(options.max_energy_error),
+    )
+
+
+class Bound:
+    """One model's functions bound to the kernel's entry point.
+
+    Parameters
+    ----------
+    evaluate_fn, contract_fn
+        The model functions' Numba bodies (``Function.vm.jit_fn``).
+    evaluate_extra, contract_extra
+        Current values of each function's shared inputs; their dtypes and dimensions are fixed
+        here (the trampolines are compiled for them), their values and shapes may change.
+    size
+        Length of θ.
+    kind, alpha
+        ``DIRECT`` or ``SOFTABS`` metric, and the SoftAbs sharpness.
+
+    Raises
+    ------
+    NoKernelError
+        When a function's Numba body cannot be called from the kernel.
+    """
+
+    def __init__(
+        self,
+        evaluate_fn: Any,
+        contract_fn: Any,
+        evaluate_extra: tuple,
+        contract_extra: tuple,
+        size: int,
+        kind: int,
+        alpha: float,
+    ) -> None:
+        theta = np.zeros(size)
+        functions = (
+            *_trampoline(evaluate_fn, (theta,), evaluate_extra, contract=False),
+            *_trampoline(contract_fn, (theta, np.zeros((size, size))), contract_extra, True),
+        )
+        from pymc_fisher.samplers.adaptation import DualAveragingState
+        from pymc_fisher.samplers.integration_time import integration_time_init
+
+        position = _dummy_position(size)
+        state = IntegratorState(position, np.zeros(size), 0.0, np.zeros(size))
+        chain = ChainState(position, DualAveragingState(0.0, 0.0, 0.0, 0.0, 0),
+                           integration_time_init(size), 0)  # fmt: skip
+        windows = np.zeros(0, dtype=np.int64)
+        settings = ChainSettings(
+            0, 0, 0.0, False, False, 0.0, 0, windows, windows, 0.0, False, 0, SolverOptions()
+        )
+        e2, i2 = np.zeros((0, 0)), np.zeros((0, 0), dtype=np.int64)
+        self._template = Request(
+            EVALUATE, np.array(functions, dtype=np.int64), *extra_arrays(evaluate_extra)[:2],
+            *extra_arrays(contract_extra)[:2], int(kind), float(alpha), theta, position,
+            np.zeros(size), 0.0, state, 0.0, 0, SolverOptions(), chain, settings,
+            np.random.default_rng(0), e2, e2, i2, np.zeros(3), np.zeros(1, dtype=np.int64),
+        )  # fmt: skip
+        self._extra: tuple = ()
+        self.set_extra(evaluate_extra, contract_extra)
+
+    def set_extra(self, evaluate_extra: tuple, contract_extra: tuple) -> None:
+        """Point the functions at the current values of their shared inputs."""
+        ea, es, ek = extra_arrays(evaluate_extra)
+        ca, cs, ck = extra_arrays(contract_extra)
+        self._extra = (ek, ck)  # the arrays the addresses point into, kept alive
+        self._template = self._template._replace(
+            evaluate_addresses=ea, evaluate_shapes=es, contract_addresses=ca, contract_shapes=cs
+        )
+
+    def run(self, op: int, **operands: Any) -> Result:
+        """Run ``op`` with ``operands`` (the fields of :class:`Request` it reads)."""
+        return entry(self._template._replace(op=op, **operands))
