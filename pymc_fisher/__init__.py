@@ -41,6 +41,9 @@ from pymc_fisher.sampler_plots import (
     plot_divergences,
     plot_integration_time,
 )
+from pymc_fisher.samplers.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
+from pymc_fisher.samplers.sample import ChainFailedError, RMHMCSampler, sample
 from pymc_fisher.samplers.step import RMHMC
 from pymc_fisher.summary import summary
 
@@ -54,11 +57,14 @@ _LAZY = {"bench": "pymc_fisher.bench"}
 
 __all__ = [
     "RMHMC",
+    "AdaptationOptions",
+    "ChainFailedError",
     "DesignVariableError",
     "DiscreteVariableError",
     "FisherError",
     "GeodesicError",
     "ImproperJeffreysError",
+    "KernelFallbackWarning",
     "MissingPointValueError",
     "ModeNotFoundError",
     "NoClosedFormError",
@@ -68,6 +74,8 @@ __all__ = [
     "NotPositiveDefiniteError",
     "ParetoKWarning",
     "PlotError",
+    "RMHMCSampler",
+    "SolverOptions",
     "UnsupportedModelError",
     "__version__",
     "bench",
@@ -85,6 +93,7 @@ __all__ = [
     "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
+    "sample",
     "summary",
 ]
 

@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC = {
     "RMHMC",
+    "AdaptationOptions",
+    "ChainFailedError",
+    "KernelFallbackWarning",
+    "RMHMCSampler",
+    "SolverOptions",
     "DesignVariableError",
     "DiscreteVariableError",
     "FisherError",
@@ -45,6 +50,7 @@ PUBLIC = {
     "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
+    "sample",
     "summary",
 }
 

@@ -43,7 +43,8 @@ __all__ = [
     "warmup_schedule",
 ]
 
-#: ``T = INTEGRATION_TIME_FACTOR · √max r`` (``AdaptationOptions.integration_time_factor``): the slowest coordinate's quarter period, π/2 √r.
+#: ``T = INTEGRATION_TIME_FACTOR · √max r``: the slowest coordinate's quarter period, π/2 √r
+#: (the default of ``AdaptationOptions.integration_time_factor``).
 #: Measured with ``benchmarks/bench_integration_time.py`` (4 x 1000 after 1000, min(bulk, tail)
 #: ESS per gradient): c = 1.6 against c = 2 gave German credit 1.5e-2 against 4.1e-3 (at c = 2
 #: T = 2.5 is antithetic there and the tail ESS collapses), the funnel (d = 10) 6.6e-3 against

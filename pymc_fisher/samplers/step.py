@@ -141,6 +141,9 @@ class RMHMC(ArrayStepShared):
     compiled
         ``True`` (default): run the Numba kernel when the model's functions allow it (else the
         NumPy reference, with a warning that says why); ``False``: the NumPy reference.
+    check_start
+        Evaluate the log density and the metric at the initial point now, and raise the typed
+        error below if they fail there (``pmf.sample`` checks each chain's own start instead).
     model, rng, initial_point, blocked
         As for PyMC's step methods.
 
@@ -216,6 +219,7 @@ class RMHMC(ArrayStepShared):
         solver: SolverOptions | None = None,
         adaptation: AdaptationOptions | None = None,
         compiled: bool = True,
+        check_start: bool = True,
         model: pm.Model | None = None,
         rng: Any = None,
         initial_point: dict[str, np.ndarray] | None = None,
@@ -255,7 +259,12 @@ class RMHMC(ArrayStepShared):
         self._chain: ChainState | None = None
         self._settings = self.chain_settings(0, 0)
         super().__init__(vars, self._compiled.shared, blocked=blocked, rng=rng)
-        self._check_start(initial_point)
+        for value, sv in self._compiled.shared.items():
+            sv.set_value(np.asarray(initial_point[value.name]))
+        theta = [np.ravel(initial_point[name]) for name in self.var_names]
+        self._start_theta = np.concatenate(theta).astype(np.float64)
+        if check_start:
+            self.evaluate_start(self._start_theta, "the initial point")
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -309,13 +318,6 @@ class RMHMC(ArrayStepShared):
     def chain_start(self, position: PositionPoint) -> ChainState:
         """A chain at ``position`` with fresh adaptation."""
         return chain_init(position, self.initial_step_size, self.initial_path_length)
-
-    def _check_start(self, point: dict[str, np.ndarray]) -> None:
-        for value, sv in self._compiled.shared.items():
-            sv.set_value(np.asarray(point[value.name]))
-        theta = np.concatenate([np.ravel(point[name]) for name in self.var_names]).astype(float)
-        self._start_theta = theta
-        self.evaluate_start(theta, "the initial point")
 
     def evaluate_start(self, theta: np.ndarray, where: str) -> PositionPoint:
         """The position at ``theta``, or the typed error that says why it cannot start there."""

@@ -1,0 +1,323 @@
+"""``pmf.sample``: RMHMC chains in compiled threads, returned as ``pm.sample`` returns them.
+
+``pm.sample(step=RMHMC())`` sends every draw through a pipe between a worker and the main
+process (about 240 µs of CPU per draw, measured: more than a transition on small models).
+Here each chain's whole loop — warm-up, transitions, recording — runs in the compiled kernel
+(:mod:`.numba_chain`) without the GIL, in a pool of ``cores`` threads; Python only starts the
+chains, redraws the progress bar and assembles the ``DataTree`` (:mod:`.assembly`).
+
+Where the compiled kernel cannot run the model (an op without a Numba implementation) or the
+trajectory is the No-U-Turn one (whose tree is built in Python), each chain runs the Python
+chain loop in a process of its own (``forkserver``: the step method is sent pickled, as
+``pm.sample`` sends it) and returns its arrays once.
+
+The random numbers are PyMC's: one generator per chain, spawned from ``random_seed`` as
+``pm.sample`` spawns them, and the same initial points, so with the same settings a chain here
+is the chain ``pm.sample(step=pmf.RMHMC())`` draws, whatever ``cores`` is.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+import cloudpickle
+import numpy as np
+import pymc as pm
+from pymc.blocking import DictToArrayBijection
+from pymc.initial_point import make_initial_point_fns_per_chain
+from pymc.model import modelcontext
+from pymc.util import get_random_generator
+from threadpoolctl import threadpool_limits
+
+from pymc_fisher.errors import FisherError
+from pymc_fisher.samplers.assembly import to_datatree
+from pymc_fisher.samplers.chain import ChainArrays, ChainSettings, ChainState, chain_arrays
+from pymc_fisher.samplers.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.step import _DIVERGENCE_ADVICE, RMHMC
+
+__all__ = ["ChainFailedError", "RMHMCSampler", "sample"]
+
+_log = logging.getLogger("pymc")
+
+_POLL_SECONDS = 0.1
+
+
+class ChainFailedError(FisherError, RuntimeError):
+    """Every chain failed; the message says which chain failed and why."""
+
+
+class RMHMCSampler:
+    """RMHMC as a whole-chain sampler, with the run arguments of PyMC's proposed ``Sampler``.
+
+    Parameters
+    ----------
+    **options
+        :class:`~.step.RMHMC`'s options (metric, trajectory, path_length, target_accept,
+        solver, adaptation, ...).
+
+    Notes
+    -----
+    :meth:`sample_from_init` takes the run arguments of ``pymc.sampling.samplers.Sampler``
+    (``sample_from_init``, proposed in pymc-devs/pymc#8353), so that this class plugs into
+    ``pm.sample(sampler=...)`` if that interface is merged.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def sample_from_init(
+        self,
+        *,
+        model: pm.Model,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        cores: int | None = None,
+        initvals: dict | Sequence[dict | None] | None = None,
+        random_seed: Any = None,
+        progressbar: bool = True,
+        quiet: bool = False,
+        discard_tuned_samples: bool = True,
+        keep_warning_stat: bool = False,
+        var_names: Sequence[str] | None = None,
+        idata_kwargs: dict | None = None,
+        compute_convergence_checks: bool = True,
+        compile_kwargs: dict | None = None,
+    ) -> Any:
+        """Sample ``chains`` chains of ``tune + draws`` iterations; see :func:`sample`."""
+        if compile_kwargs:
+            raise ValueError(
+                "RMHMC compiles the model in Numba mode itself; compile_kwargs are not used."
+            )
+        if random_seed == -1:
+            raise ValueError("random_seed=-1 is not allowed; pass None for no seed (as pm.sample).")
+        cores = min(4, os.cpu_count() or 1) if cores is None else int(cores)
+        rngs = get_random_generator(random_seed).spawn(chains)
+        seeds = [rng.integers(2**30) for rng in rngs]  # as pm.sample: advances each generator
+        ipfns = make_initial_point_fns_per_chain(
+            model=model, overrides=initvals, jitter_rvs=set(), chains=chains
+        )
+        points = [ipfn(seed) for ipfn, seed in zip(ipfns, seeds, strict=True)]
+        step = RMHMC(model=model, initial_point=points[0], check_start=False, **self.options)
+        settings = step.chain_settings(tune, draws)
+        failed: dict[int, str] = {}
+        states: list[ChainState | None] = []
+        for c, point in enumerate(points):
+            theta = np.concatenate([np.ravel(point[name]) for name in step.var_names])
+            try:
+                position = step.evaluate_start(theta.astype(np.float64), f"chain {c}'s start")
+            except FisherError as exc:
+                failed[c] = f"{type(exc).__name__}: {exc}"
+                states.append(None)
+                continue
+            states.append(step.chain_start(position))
+        n = tune + draws
+        arrays = [chain_arrays(n, step._compiled.size) for _ in range(chains)]
+        progress = np.zeros((chains, 3))
+        stop = np.zeros(1, dtype=np.int64)
+        start = time.perf_counter()
+        done = _run(step, states, settings, rngs, arrays, progress, stop, cores, failed,
+                    progressbar and not quiet)  # fmt: skip
+        sampling_time = time.perf_counter() - start
+        if len(failed) == chains:
+            raise ChainFailedError(
+                "Every chain failed: " + "; ".join(f"chain {c}: {why}" for c, why in failed.items())
+            )
+        for c, why in failed.items():
+            _log.warning(f"RMHMC chain {c} failed and is left out of the result: {why}")
+        kept = [c for c in range(chains) if c not in failed]
+        n_done = min(done[c] for c in kept)
+        if n_done < n and not quiet:
+            _log.warning(f"Sampling stopped after {n_done} of {n} iterations; they are returned.")
+        _advise(arrays, kept, tune, n_done, quiet)
+        point_map_info = DictToArrayBijection.map(
+            {name: points[0][name] for name in step.var_names}
+        ).point_map_info
+        idata = to_datatree(
+            model, [arrays[c] for c in kept], n_done, tune, point_map_info, points[0],
+            var_names=var_names, discard_tuned_samples=discard_tuned_samples,
+            compute_convergence_checks=compute_convergence_checks, idata_kwargs=idata_kwargs,
+            sampling_time=sampling_time, quiet=quiet,
+        )  # fmt: skip
+        if keep_warning_stat:
+            _log.debug("pmf.sample records no per-draw warning objects (keep_warning_stat).")
+        return idata
+
+
+def _advise(arrays: Sequence[ChainArrays], kept: list[int], tune: int, n: int, quiet: bool) -> None:
+    """Log the advice for each kind of divergence after tuning, once (as the step method does)."""
+    if quiet:
+        return
+    codes = np.unique(np.concatenate([arrays[c].ints[tune:n, 0] for c in kept]))
+    for code in codes.astype(int):
+        kind = ("none", "energy", "solver", "metric", "none")[code]
+        if kind != "none":
+            _log.warning(_DIVERGENCE_ADVICE[kind])
+
+
+def _run(
+    step: RMHMC,
+    states: list[ChainState | None],
+    settings: ChainSettings,
+    rngs: list[np.random.Generator],
+    arrays: list[ChainArrays],
+    progress: np.ndarray,
+    stop: np.ndarray,
+    cores: int,
+    failed: dict[int, str],
+    show: bool,
+) -> list[int]:
+    """Run every chain that could start; ``failed`` gains the ones that fail. Iterations done."""
+    from pymc_fisher.samplers.progress import ChainProgress
+
+    kernel = step.kernel
+    threaded = kernel.name == "compiled" and not settings.nuts
+    done = [0] * len(states)
+    bar = ChainProgress(len(states), settings.tune + settings.draws, settings.tune, enabled=show)
+    pool: Any
+    if threaded:
+        pool = ThreadPoolExecutor(max_workers=cores)
+    else:
+        blob = cloudpickle.dumps(step)
+        context = multiprocessing.get_context("forkserver")
+        pool = ProcessPoolExecutor(max_workers=cores, mp_context=context)
+    futures: dict[int, Future] = {}
+    with bar, pool, threadpool_limits(limits=1, user_api="blas"):
+        for c, state in enumerate(states):
+            if state is None:
+                continue
+            if threaded:
+                futures[c] = pool.submit(
+                    kernel.chain, state, settings, rngs[c], arrays[c], progress[c], stop
+                )
+            else:
+                futures[c] = pool.submit(_process_chain, blob, state, settings, rngs[c], arrays[c])
+        try:
+            while not all(f.done() for f in futures.values()):
+                bar.update(progress, failed)
+                _wait()
+        except KeyboardInterrupt:
+            stop[0] = 1  # the chains stop at their next iteration; what they drew is kept
+            if not threaded:
+                for f in futures.values():
+                    f.cancel()
+        for c, f in futures.items():
+            try:
+                if threaded:
+                    done[c] = f.result()[0]
+                else:
+                    done[c], arrays[c] = f.result()
+                    progress[c, 0] = done[c]
+            except Exception as exc:  # a chain that fails is reported; the others are kept
+                failed[c] = f"{type(exc).__name__}: {exc}"
+        bar.update(progress, failed)
+    return done
+
+
+def _wait() -> None:
+    """Between redraws of the progress bar (where a KeyboardInterrupt lands)."""
+    threading.Event().wait(_POLL_SECONDS)
+
+
+def _process_chain(
+    blob: bytes,
+    state: ChainState,
+    settings: ChainSettings,
+    rng: np.random.Generator,
+    arrays: ChainArrays,
+) -> tuple[int, ChainArrays]:
+    """One chain in a worker process (the step method unpickled there), its arrays returned."""
+    step = cloudpickle.loads(blob)
+    progress, stop = np.zeros(3), np.zeros(1, dtype=np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KernelFallbackWarning)  # said once, in the parent
+        kernel = step.kernel
+    done, _ = kernel.chain(state, settings, rng, arrays, progress, stop)
+    return done, arrays
+
+
+def sample(
+    draws: int = 1000,
+    *,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int | None = None,
+    random_seed: Any = None,
+    initvals: dict | Sequence[dict | None] | None = None,
+    progressbar: bool = True,
+    model: pm.Model | None = None,
+    var_names: Sequence[str] | None = None,
+    discard_tuned_samples: bool = True,
+    compute_convergence_checks: bool = True,
+    idata_kwargs: dict | None = None,
+    **rmhmc_options: Any,
+) -> Any:
+    """Draw from the posterior with RMHMC, each chain in compiled code, as ``pm.sample`` does.
+
+    Parameters
+    ----------
+    draws, tune, chains
+        Iterations kept per chain, tuning iterations before them, and chains.
+    cores
+        Chains run at once, each in a thread (default ``min(4, CPUs)``, as ``pm.sample``).
+    random_seed
+        Anything ``pm.sample`` accepts; one generator per chain is spawned from it, as
+        ``pm.sample`` does, so the result does not depend on ``cores``.
+    initvals
+        Initial values (one dict, or one per chain), as for ``pm.sample``.
+    progressbar
+        A progress row per chain (iterations, divergences, step size).
+    model
+        The model (default: from the context).
+    var_names, discard_tuned_samples, compute_convergence_checks, idata_kwargs
+        As for ``pm.sample``.
+    **rmhmc_options
+        :class:`~.step.RMHMC`'s options: ``metric``, ``trajectory``, ``path_length``,
+        ``target_accept``, ``solver``, ``adaptation``, ...
+
+    Returns
+    -------
+    xarray.DataTree
+        Laid out as ``pm.sample``'s: ``posterior`` (coords, dims, deterministics),
+        ``sample_stats`` (PyMC's names and the Riemannian ones; no per-draw
+        ``perf_counter_diff``), ``observed_data``, ``constant_data``, ``warmup_*`` groups when
+        ``discard_tuned_samples=False``, ``log_likelihood`` when ``idata_kwargs`` asks; PyMC's
+        convergence checks and warnings.
+
+    Raises
+    ------
+    ChainFailedError
+        When every chain fails (each chain's reason in the message). A chain that fails alone
+        is logged with its reason and left out; a ``KeyboardInterrupt`` returns what every
+        chain drew so far.
+
+    Notes
+    -----
+    Compound models (RMHMC beside a discrete sampler) keep ``pm.sample(step=[pmf.RMHMC(...),
+    ...])``: here every free variable is sampled by RMHMC.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> import pymc_fisher as pmf
+    >>> with pm.Model() as model:
+    ...     x = pm.Normal("x", 0.0, 1.0, shape=2)
+    >>> idata = pmf.sample(50, tune=50, chains=2, model=model, progressbar=False,
+    ...                    random_seed=1, compute_convergence_checks=False)
+    >>> idata.posterior["x"].shape
+    (2, 50, 2)
+    """
+    return RMHMCSampler(**rmhmc_options).sample_from_init(
+        model=modelcontext(model), draws=draws, tune=tune, chains=chains, cores=cores,
+        initvals=initvals, random_seed=random_seed, progressbar=progressbar,
+        discard_tuned_samples=discard_tuned_samples, var_names=var_names,
+        idata_kwargs=idata_kwargs, compute_convergence_checks=compute_convergence_checks,
+    )  # fmt: skip

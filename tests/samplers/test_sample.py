@@ -1,0 +1,175 @@
+"""pmf.sample: the same chains as pm.sample(step=RMHMC()), its DataTree layout, and the paths
+where a chain fails, the user interrupts, or the compiled kernel cannot run the model."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import pytest
+
+import pymc_fisher as pmf
+from pymc_fisher.samplers import sample as sample_module
+from pymc_fisher.samplers.chain import chain_arrays, run_chain
+from pymc_fisher.samplers.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.options import AdaptationOptions
+from pymc_fisher.samplers.step import RMHMC
+from tests.samplers.models import eight_schools_centered, funnel
+
+RUN = {"progressbar": False, "compute_convergence_checks": False}
+
+
+def _model_with_dims_data_and_deterministics():
+    x = np.linspace(-1.0, 1.0, 12)
+    y = 0.5 + 2.0 * x + np.random.default_rng(0).normal(scale=0.3, size=12)
+    with pm.Model(coords={"coef": ["a", "b"], "obs": range(12)}) as model:
+        xd = pm.Data("x", x, dims="obs")
+        beta = pm.Normal("beta", 0.0, 2.0, dims="coef")
+        sigma = pm.HalfNormal("sigma", 1.0)
+        mu = pm.Deterministic("mu", beta[0] + beta[1] * xd, dims="obs")
+        pm.Normal("y", mu, sigma, observed=y, dims="obs")
+    return model
+
+
+def test_chains_equal_pm_sample_with_the_same_random_numbers():
+    # fixed step size and path: the same transitions from the same generators, to rounding
+    model = eight_schools_centered()
+    options = {
+        "step_size": 0.3, "path_length": 2.0,
+        "adaptation": AdaptationOptions(adapt_step_size=False),
+    }  # fmt: skip
+    ours = pmf.sample(60, tune=20, chains=2, cores=1, model=model, random_seed=7, **RUN, **options)
+    with model:
+        theirs = pm.sample(
+            60, tune=20, chains=2, cores=1, random_seed=7, step=RMHMC(**options), **RUN
+        )
+    for name in ("mu", "tau", "theta"):
+        np.testing.assert_allclose(ours.posterior[name], theirs.posterior[name], atol=1e-9)
+    for name in ("energy", "n_steps", "gradient_evaluations", "acceptance_rate"):
+        np.testing.assert_allclose(ours.sample_stats[name], theirs.sample_stats[name], atol=1e-9)
+
+
+def test_adapted_chains_equal_pm_sample():
+    # with the defaults too: the same adaptation code (register_jitable) in both loops
+    model = funnel(4)
+    ours = pmf.sample(50, tune=150, chains=1, model=model, random_seed=3, **RUN)
+    with model:
+        theirs = pm.sample(50, tune=150, chains=1, random_seed=3, step=RMHMC(), **RUN)
+    np.testing.assert_allclose(ours.posterior["v"], theirs.posterior["v"], atol=1e-8)
+    np.testing.assert_allclose(
+        ours.sample_stats["path_length"], theirs.sample_stats["path_length"], rtol=1e-10
+    )
+
+
+def test_compiled_chain_loop_equals_the_python_loop():
+    # the compiled loop (adaptation, jitter, recording in Numba) against chain.run_chain over
+    # the same compiled transitions: the same chain to rounding (the transitions themselves
+    # are held to the NumPy reference in test_rmhmc_kernel)
+    model = eight_schools_centered()
+    with model:
+        step = RMHMC()
+    assert step.kernel.name == "compiled"
+    settings = step.chain_settings(120, 30)
+    start = step.chain_start(step.evaluate_start(step._start_theta, "the start"))
+    outs = []
+    for run in (step.kernel.chain, functools.partial(run_chain, step.kernel)):
+        arrays = chain_arrays(150, step._compiled.size)
+        progress = np.zeros(3)
+        done, _ = run(
+            start, settings, np.random.default_rng(5), arrays, progress, np.zeros(1, np.int64)
+        )
+        assert done == 150 == progress[0]
+        outs.append(arrays)
+    np.testing.assert_allclose(outs[0].theta, outs[1].theta, atol=1e-10)
+    np.testing.assert_allclose(outs[0].floats, outs[1].floats, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(outs[0].ints, outs[1].ints)
+
+
+def test_reference_kernel_chain_runs():
+    model = funnel(3)
+    with model:
+        step = RMHMC(compiled=False)
+    assert step.kernel.name == "reference"
+    arrays = chain_arrays(40, step._compiled.size)
+    start = step.chain_start(step.evaluate_start(step._start_theta, "the start"))
+    done, state = step.kernel.chain(
+        start, step.chain_settings(20, 20), np.random.default_rng(0), arrays, np.zeros(3),
+        np.ones(1, np.int64),
+    )  # fmt: skip
+    assert done == 0  # stop was set before the first iteration
+    assert state is start
+
+
+def test_datatree_layout_is_pm_sample_s():
+    model = _model_with_dims_data_and_deterministics()
+    kwargs = {"draws": 20, "tune": 20, "chains": 2, "random_seed": 1, **RUN}
+    ours = pmf.sample(model=model, cores=1, discard_tuned_samples=False, **kwargs)
+    with model:
+        theirs = pm.sample(step=RMHMC(), cores=1, discard_tuned_samples=False, **kwargs)
+    assert set(ours.children) == set(theirs.children)
+    for group in theirs.children:
+        a, b = ours[group].to_dataset(), theirs[group].to_dataset()
+        extra = {"perf_counter_diff"} if "sample_stats" in group else set()
+        assert set(a.data_vars) == set(b.data_vars) - extra, group
+        for name in a.data_vars:
+            assert a[name].dims == b[name].dims, (group, name)
+        assert a.sizes == b.sizes, group
+        for name, coord in b.coords.items():
+            np.testing.assert_array_equal(a.coords[name].values, coord.values)
+    assert ours.posterior["mu"].dims == ("chain", "draw", "obs")
+
+
+def test_same_draws_whatever_cores():
+    model = funnel(3)
+    one = pmf.sample(30, tune=30, chains=3, cores=1, model=model, random_seed=11, **RUN)
+    two = pmf.sample(30, tune=30, chains=3, cores=2, model=model, random_seed=11, **RUN)
+    np.testing.assert_array_equal(one.posterior["v"], two.posterior["v"])
+
+
+def test_interrupt_returns_what_was_drawn(monkeypatch):
+    calls = {"n": 0}
+
+    def interrupt():
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        import time
+
+        time.sleep(0.05)
+
+    monkeypatch.setattr(sample_module, "_wait", interrupt)
+    model = eight_schools_centered()
+    idata = pmf.sample(
+        20000, tune=100, chains=2, cores=2, model=model, random_seed=2,
+        discard_tuned_samples=False, **RUN,
+    )  # fmt: skip
+    n = idata.posterior.sizes["draw"] + idata.warmup_posterior.sizes["draw"]
+    assert 0 < n < 20100
+    assert np.isfinite(idata.posterior["tau"].values).all()
+
+
+def test_a_failing_chain_is_reported_and_the_others_kept(caplog):
+    model = eight_schools_centered()
+    bad = {"tau_log__": np.array(np.inf)}
+    with caplog.at_level(logging.WARNING, logger="pymc"):
+        idata = pmf.sample(
+            20, tune=20, chains=3, cores=1, model=model, random_seed=4,
+            initvals=[None, bad, None], **RUN,
+        )  # fmt: skip
+    assert idata.posterior.sizes["chain"] == 2
+    assert any("chain 1" in r.getMessage() for r in caplog.records)
+    with pytest.raises(pmf.ChainFailedError, match="chain 0"):
+        pmf.sample(10, tune=10, chains=1, model=model, initvals=bad, **RUN)
+
+
+def test_functions_the_kernel_cannot_call_run_in_processes():
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0, shape=2)
+        pm.Potential("p", -0.01 * pt.polygamma(1, 2.0 + pt.exp(x)).sum())
+    with pytest.warns(KernelFallbackWarning, match="(?i)polygamma"):
+        idata = pmf.sample(20, tune=20, chains=2, cores=2, model=model, random_seed=1, **RUN)
+    assert idata.posterior["x"].shape == (2, 20, 2)
+    assert np.isfinite(idata.posterior["x"].values).all()
