@@ -261,14 +261,15 @@ def run_chain(
     progress: np.ndarray,
     stop: np.ndarray,
 ) -> tuple[int, ChainState]:
-    """Run a chain's iterations into ``out``; the reference of the compiled chain loop.
+    """Run a chain from iteration ``state.iteration`` to ``tune + draws`` into ``out``.
 
-    ``progress`` (``[iterations done, divergences after tuning, step size]``) is written after
-    every iteration; the loop ends early when ``stop[0]`` is set. Returns the number of
-    iterations done and the chain's state.
+    The reference of the compiled chain loop. ``progress`` (``[iterations done, divergences
+    after tuning, step size]``) is written after every iteration; the loop ends early when
+    ``stop[0]`` is set. Returns the number of iterations done and the chain's state (so a
+    warm-up run with ``draws=0`` can be followed by the sampling run from its state).
     """
     n = settings.tune + settings.draws
-    for i in range(n):
+    for i in range(state.iteration, n):
         if stop[0]:
             return i, state
         state, draw = chain_step(kernel, state, settings, rng)

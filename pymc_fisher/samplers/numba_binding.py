@@ -18,6 +18,9 @@ using it.
 
 from __future__ import annotations
 
+import hashlib
+import sys
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba as nb
@@ -38,7 +41,7 @@ from pymc_fisher.samplers.numba_integrator import (
 )
 from pymc_fisher.samplers.options import SolverOptions
 
-__all__ = ["Bound", "NoKernelError", "function_pointer"]
+__all__ = ["KERNEL_MODULES", "Bound", "NoKernelError", "function_pointer"]
 
 _jit = nb.njit(cache=True, nogil=True)
 
@@ -348,3 +351,48 @@ class Bound:
     def run(self, op: int, **operands: Any) -> Result:
         """Run ``op`` with ``operands`` (the fields of :class:`Request` it reads)."""
         return entry(self._template._replace(op=op, **operands))
+
+
+# -- the disk cache ---------------------------------------------------------------------------
+
+#: Every module whose code the compiled kernel runs (the jitted functions and the
+#: ``register_jitable`` ones they call, and the named tuples they make).
+KERNEL_MODULES = (
+    "pymc_fisher.linalg",
+    "pymc_fisher.samplers.adaptation",
+    "pymc_fisher.samplers.chain",
+    "pymc_fisher.samplers.integration_time",
+    "pymc_fisher.samplers.integrator",
+    "pymc_fisher.samplers.metrics",
+    "pymc_fisher.samplers.numba_binding",
+    "pymc_fisher.samplers.numba_chain",
+    "pymc_fisher.samplers.numba_integrator",
+    "pymc_fisher.samplers.numba_metrics",
+    "pymc_fisher.samplers.options",
+)
+
+
+def _refresh_disk_cache() -> None:
+    """Drop the kernel's cached machine code when any source it was compiled from changed.
+
+    Numba keys a cached function on its own file alone: after an edit of a module it calls
+    (``numba_chain.py``, say), the entry point would load stale code. So the cache carries a
+    digest of every kernel module, and a different digest flushes every cached function.
+    """
+    digest = hashlib.sha256()
+    for name in KERNEL_MODULES:
+        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+    stamp = Path(entry._cache._cache_path) / "pymc_fisher_kernel.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            return
+        for name in KERNEL_MODULES:
+            for value in vars(sys.modules[name]).values():
+                if isinstance(value, nb.core.registry.CPUDispatcher) and value._cache is not None:
+                    value._cache.flush()
+        stamp.write_text(digest.hexdigest())
+    except OSError:  # a read-only cache directory: Numba then caches nothing here either
+        return
+
+
+_refresh_disk_cache()

@@ -44,14 +44,15 @@ def _window_update(time, settings, i, position):
 
 @_jit
 def run_chain(model, state, settings, rng, theta_out, floats, ints, progress, stop):
-    """Run a chain's iterations (reference: :func:`.chain.run_chain`).
+    """Run a chain from iteration ``state.iteration`` to ``tune + draws``.
 
-    Returns ``(iterations done, final state)``; ``progress`` is ``[iterations, divergences
-    after tuning, step size]``, and the loop ends early when ``stop[0]`` is set.
+    The reference is :func:`.chain.run_chain`. Returns ``(iterations done, final state)``;
+    ``progress`` is ``[iterations, divergences after tuning, step size]``, and the loop ends
+    early when ``stop[0]`` is set.
     """
     n = settings.tune + settings.draws
     solver = settings.solver
-    for i in range(n):
+    for i in range(state.iteration, n):
         if stop[0]:
             return i, state
         tuning = i < settings.tune

@@ -106,6 +106,7 @@ class RMHMCSampler:
             model=model, overrides=initvals, jitter_rvs=set(), chains=chains
         )
         points = [ipfn(seed) for ipfn, seed in zip(ipfns, seeds, strict=True)]
+        begin = time.perf_counter()
         step = RMHMC(model=model, initial_point=points[0], check_start=False, **self.options)
         settings = step.chain_settings(tune, draws)
         failed: dict[int, str] = {}
@@ -119,13 +120,14 @@ class RMHMCSampler:
                 states.append(None)
                 continue
             states.append(step.chain_start(position))
+        compile_time = time.perf_counter() - begin
         n = tune + draws
         arrays = [chain_arrays(n, step._compiled.size) for _ in range(chains)]
         progress = np.zeros((chains, 3))
         stop = np.zeros(1, dtype=np.int64)
         start = time.perf_counter()
-        done = _run(step, states, settings, rngs, arrays, progress, stop, cores, failed,
-                    progressbar and not quiet)  # fmt: skip
+        done, phases = _run(step, states, settings, rngs, arrays, progress, stop, cores, failed,
+                            progressbar and not quiet)  # fmt: skip
         sampling_time = time.perf_counter() - start
         if len(failed) == chains:
             raise ChainFailedError(
@@ -149,6 +151,13 @@ class RMHMCSampler:
         )  # fmt: skip
         if keep_warning_stat:
             _log.debug("pmf.sample records no per-draw warning objects (keep_warning_stat).")
+        idata.attrs.update(
+            compile_time=compile_time,
+            warmup_time=float(np.sum([phases[c][0] for c in kept])),
+            draws_time=float(np.sum([phases[c][1] for c in kept])),
+            sampling_time=sampling_time,
+            assembly_time=time.perf_counter() - start - sampling_time,
+        )
         return idata
 
 
@@ -174,13 +183,17 @@ def _run(
     cores: int,
     failed: dict[int, str],
     show: bool,
-) -> list[int]:
-    """Run every chain that could start; ``failed`` gains the ones that fail. Iterations done."""
+) -> tuple[list[int], list[tuple[float, float]]]:
+    """Run every chain that could start; ``failed`` gains the ones that fail.
+
+    Returns each chain's iterations done and its (warm-up, sampling) seconds.
+    """
     from pymc_fisher.samplers.progress import ChainProgress
 
     kernel = step.kernel
     threaded = kernel.name == "compiled" and not settings.nuts
     done = [0] * len(states)
+    phases = [(0.0, 0.0)] * len(states)
     bar = ChainProgress(len(states), settings.tune + settings.draws, settings.tune, enabled=show)
     pool: Any
     if threaded:
@@ -196,7 +209,7 @@ def _run(
                 continue
             if threaded:
                 futures[c] = pool.submit(
-                    kernel.chain, state, settings, rngs[c], arrays[c], progress[c], stop
+                    _phases, kernel.chain, state, settings, rngs[c], arrays[c], progress[c], stop
                 )
             else:
                 futures[c] = pool.submit(_process_chain, blob, state, settings, rngs[c], arrays[c])
@@ -212,14 +225,32 @@ def _run(
         for c, f in futures.items():
             try:
                 if threaded:
-                    done[c] = f.result()[0]
+                    done[c], phases[c] = f.result()
                 else:
-                    done[c], arrays[c] = f.result()
+                    done[c], phases[c], arrays[c] = f.result()
                     progress[c, 0] = done[c]
             except Exception as exc:  # a chain that fails is reported; the others are kept
                 failed[c] = f"{type(exc).__name__}: {exc}"
         bar.update(progress, failed)
-    return done
+    return done, phases
+
+
+def _phases(
+    chain: Any,
+    state: ChainState,
+    settings: ChainSettings,
+    rng: np.random.Generator,
+    arrays: ChainArrays,
+    progress: np.ndarray,
+    stop: np.ndarray,
+) -> tuple[int, tuple[float, float]]:
+    """Warm-up, then sampling from where it ended: iterations done and each phase's seconds."""
+    t0 = time.perf_counter()
+    done, state = chain(state, settings._replace(draws=0), rng, arrays, progress, stop)
+    t1 = time.perf_counter()
+    if done == settings.tune:
+        done, state = chain(state, settings, rng, arrays, progress, stop)
+    return done, (t1 - t0, time.perf_counter() - t1)
 
 
 def _wait() -> None:
@@ -233,15 +264,15 @@ def _process_chain(
     settings: ChainSettings,
     rng: np.random.Generator,
     arrays: ChainArrays,
-) -> tuple[int, ChainArrays]:
+) -> tuple[int, tuple[float, float], ChainArrays]:
     """One chain in a worker process (the step method unpickled there), its arrays returned."""
     step = cloudpickle.loads(blob)
     progress, stop = np.zeros(3), np.zeros(1, dtype=np.int64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KernelFallbackWarning)  # said once, in the parent
         kernel = step.kernel
-    done, _ = kernel.chain(state, settings, rng, arrays, progress, stop)
-    return done, arrays
+    done, phases = _phases(kernel.chain, state, settings, rng, arrays, progress, stop)
+    return done, phases, arrays
 
 
 def sample(

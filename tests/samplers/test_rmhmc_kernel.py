@@ -211,3 +211,19 @@ def test_newton_fallback_of_a_singular_jacobian_is_a_solver_divergence():
         assert reports[0].divergence == reports[1].divergence
         kinds.add(reports[0].divergence)
     assert kinds - {"none"}
+
+
+def test_the_disk_cache_is_stamped_with_the_kernel_sources():
+    # numba keys a cached function on its own file only; the kernel's cache carries a digest of
+    # every module it runs, so an edit of any of them recompiles everything
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    from pymc_fisher.samplers import numba_binding
+
+    digest = hashlib.sha256()
+    for name in numba_binding.KERNEL_MODULES:
+        digest.update(Path(sys.modules[name].__file__).read_bytes())
+    stamp = Path(numba_binding.entry._cache._cache_path) / "pymc_fisher_kernel.sha256"
+    assert stamp.read_text() == digest.hexdigest()
