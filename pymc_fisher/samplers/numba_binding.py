@@ -382,14 +382,16 @@ def _refresh_disk_cache() -> None:
     digest = hashlib.sha256()
     for name in KERNEL_MODULES:
         digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
-    stamp = Path(entry._cache._cache_path) / "pymc_fisher_kernel.sha256"
+    cached: Any = entry
+    stamp = Path(cached._cache._cache_path) / "pymc_fisher_kernel.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest.hexdigest():
             return
         for name in KERNEL_MODULES:
             for value in vars(sys.modules[name]).values():
-                if isinstance(value, nb.core.registry.CPUDispatcher) and value._cache is not None:
-                    value._cache.flush()
+                cache = getattr(value, "_cache", None)
+                if isinstance(value, nb.core.registry.CPUDispatcher) and cache is not None:
+                    cache.flush()
         stamp.write_text(digest.hexdigest())
     except OSError:  # a read-only cache directory: Numba then caches nothing here either
         return
