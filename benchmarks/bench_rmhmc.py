@@ -8,6 +8,11 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_rmhmc.py --profile funnel:fisher  # where the time goes
     .venv/bin/python benchmarks/bench_rmhmc.py --full --repeats 5 --hand-tuned  # medians
     .venv/bin/python benchmarks/bench_rmhmc.py --overhead eight_schools:fisher  # pm.sample's share
+    .venv/bin/python benchmarks/bench_rmhmc.py --full --doors sample,step --repeats 5
+
+Two doors: ``sample`` is ``pmf.sample`` (each chain compiled, in a thread), ``step`` is
+``pm.sample(step=pmf.RMHMC())`` (a draw per pipe round trip); ``pmf.sample`` also reports its
+split of time (compile, warm-up, sampling, assembly) and the main thread's CPU per draw.
 
 RMHMC runs with its defaults; ``--hand-tuned`` adds a separate, labelled row with the best fixed
 path length of the sweeps. Reports per model and sampler: min(bulk, tail) ESS of the model's key
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import arviz_stats  # noqa: E402
 import pymc as pm  # noqa: E402
 
+import pymc_fisher as pmf  # noqa: E402
 from pymc_fisher.samplers.step import RMHMC  # noqa: E402
 from tests.samplers import models  # noqa: E402
 
@@ -139,6 +145,27 @@ def run_rmhmc(model, key, symmetric, metric, options, chains, draws, tune, cores
     return out
 
 
+def run_pmf_sample(
+    model, key, symmetric, metric, options, chains, draws, tune, cores, seed
+) -> dict:
+    t0 = time.perf_counter()
+    idata = pmf.sample(
+        draws, tune=tune, chains=chains, cores=cores, model=model, random_seed=seed,
+        progressbar=False, compute_convergence_checks=False, metric=metric, **options,
+    )  # fmt: skip
+    total = time.perf_counter() - t0
+    out = _summary(idata, key, symmetric)
+    a = idata.attrs
+    out.update(compile_s=total - a["sampling_time"], sample_s=a["sampling_time"])
+    n = chains * (draws + tune)
+    out["split"] = (
+        f"compile {a['compile_time']:.1f}s warm-up {a['warmup_time']:.1f}s "
+        f"draws {a['draws_time']:.1f}s (chain-seconds) assembly {a['assembly_time']:.2f}s "
+        f"main-thread CPU {1e6 * a['main_thread_time'] / n:.1f} us/draw"
+    )
+    return out
+
+
 def _fmt(name: str, r: dict) -> str:
     ess_s = r["ess"] / r["sample_s"]
     ess_s_c = r["ess"] / (r["sample_s"] + r["compile_s"])
@@ -146,6 +173,7 @@ def _fmt(name: str, r: dict) -> str:
         f" {k}={r[k]:.3g}" for k in ("min_v", "mean_tau", "fp_iter_per_solve", "n_steps") if k in r
     )
     kinds = f" kinds={r['kinds']}" if "kinds" in r else ""
+    kinds += f"\n      {r['split']}" if "split" in r else ""
     return (
         f"  {name:16s} ESS={r['ess']:7.1f} Rhat={r['rhat']:.3f} div={r['div_pct']:.2f}% "
         f"ESS/s={ess_s:8.2f} (with compile {ess_s_c:8.2f}) compile={r['compile_s']:.1f}s "
@@ -246,6 +274,9 @@ def main() -> None:
     )
     parser.add_argument("--no-nutpie", action="store_true", help="skip the nutpie baseline")
     parser.add_argument(
+        "--doors", default="sample,step", help="sample (pmf.sample), step (pm.sample(step=...))"
+    )
+    parser.add_argument(
         "--hand-tuned", action="store_true", help="also the best hand-tuned fixed path (labelled)"
     )
     parser.add_argument(
@@ -277,29 +308,35 @@ def main() -> None:
         columns = [("", options)]
         if args.hand_tuned and name in HAND_TUNED:
             columns.append(("-hand-tuned", HAND_TUNED[name] | options))
+        doors = {"sample": run_pmf_sample, "step": run_rmhmc}
         for metric in args.metrics.split(","):
             for suffix, opts in columns:
-                runs = []
-                for seed in seeds:
-                    runs.append(
-                        run_rmhmc(
-                            build(), key, symmetric, metric, opts, chains, draws, tune,
-                            args.cores, seed,
-                        )
-                    )  # fmt: skip
-                    print(_fmt(f"rmhmc-{metric}{suffix}", runs[-1]))
-                if suffix:
-                    print(f"    (hand-tuned: {opts})")
-                if base:
-                    _ratios(runs, base)
-                sys.stdout.flush()
+                by_door = {}
+                for door in args.doors.split(","):
+                    runs = []
+                    for seed in seeds:
+                        runs.append(
+                            doors[door](
+                                build(), key, symmetric, metric, opts, chains, draws, tune,
+                                args.cores, seed,
+                            )
+                        )  # fmt: skip
+                        print(_fmt(f"{door}-{metric}{suffix}", runs[-1]))
+                    if suffix:
+                        print(f"    (hand-tuned: {opts})")
+                    if base:
+                        _ratios(runs, base)
+                    by_door[door] = runs
+                    sys.stdout.flush()
+                if {"sample", "step"} <= set(by_door):
+                    _ratios(by_door["sample"], by_door["step"], "pm.sample(step=RMHMC())")
 
 
 def _median(runs: list[dict], f) -> float:
     return float(np.median([f(r) for r in runs]))
 
 
-def _ratios(runs: list[dict], base: list[dict]) -> None:
+def _ratios(runs: list[dict], base: list[dict], against: str = "nutpie") -> None:
     """Ratios of the medians over the repeats (one run each of both sides per seed)."""
     ess_s = _median(runs, lambda r: r["ess"] / r["sample_s"])
     ess_s_c = _median(runs, lambda r: r["ess"] / (r["sample_s"] + r["compile_s"]))
@@ -307,7 +344,7 @@ def _ratios(runs: list[dict], base: list[dict]) -> None:
     base_s_c = _median(base, lambda r: r["ess"] / (r["sample_s"] + r["compile_s"]))
     grad = _median(runs, lambda r: r["ess_per_grad"]) / _median(base, lambda r: r["ess_per_grad"])
     print(
-        f"    ratio vs nutpie (medians of {len(runs)}): ESS/s x{ess_s / base_s:.2f} "
+        f"    ratio vs {against} (medians of {len(runs)}): ESS/s x{ess_s / base_s:.2f} "
         f"(with compile x{ess_s_c / base_s_c:.2f}), ESS/grad x{grad:.2f}"
     )
 

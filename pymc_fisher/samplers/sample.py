@@ -126,8 +126,10 @@ class RMHMCSampler:
         progress = np.zeros((chains, 3))
         stop = np.zeros(1, dtype=np.int64)
         start = time.perf_counter()
-        done, phases = _run(step, states, settings, rngs, arrays, progress, stop, cores, failed,
-                            progressbar and not quiet)  # fmt: skip
+        done, phases, main_thread_time = _run(
+            step, states, settings, rngs, arrays, progress, stop, cores, failed,
+            progressbar and not quiet,
+        )  # fmt: skip
         sampling_time = time.perf_counter() - start
         if len(failed) == chains:
             raise ChainFailedError(
@@ -157,6 +159,7 @@ class RMHMCSampler:
             draws_time=float(np.sum([phases[c][1] for c in kept])),
             sampling_time=sampling_time,
             assembly_time=time.perf_counter() - start - sampling_time,
+            main_thread_time=main_thread_time,
         )
         return idata
 
@@ -183,10 +186,11 @@ def _run(
     cores: int,
     failed: dict[int, str],
     show: bool,
-) -> tuple[list[int], list[tuple[float, float]]]:
+) -> tuple[list[int], list[tuple[float, float]], float]:
     """Run every chain that could start; ``failed`` gains the ones that fail.
 
-    Returns each chain's iterations done and its (warm-up, sampling) seconds.
+    Returns each chain's iterations done, its (warm-up, sampling) seconds, and the CPU seconds
+    the main thread spent meanwhile (polling and redrawing the bar: Python's share of the loop).
     """
     from pymc_fisher.samplers.progress import ChainProgress
 
@@ -213,6 +217,7 @@ def _run(
                 )
             else:
                 futures[c] = pool.submit(_process_chain, blob, state, settings, rngs[c], arrays[c])
+        main = time.thread_time()
         try:
             while not all(f.done() for f in futures.values()):
                 bar.update(progress, failed)
@@ -232,7 +237,7 @@ def _run(
             except Exception as exc:  # a chain that fails is reported; the others are kept
                 failed[c] = f"{type(exc).__name__}: {exc}"
         bar.update(progress, failed)
-    return done, phases
+    return done, phases, time.thread_time() - main
 
 
 def _phases(
