@@ -49,7 +49,8 @@ def main() -> None:
     kinds, counts = np.unique(idata.sample_stats["divergence_kind"].values, return_counts=True)
     print("RMHMC divergence kinds:", dict(zip(kinds.tolist(), counts.tolist(), strict=True)))
     print("learned integration time:", float(idata.sample_stats["path_length"].mean()))
-    print("gradient evaluations per draw:", float(idata.sample_stats["gradient_evaluations"].mean()))
+    grads = float(idata.sample_stats["gradient_evaluations"].mean())
+    print("gradient evaluations per draw:", grads)
 
 
 if __name__ == "__main__":
