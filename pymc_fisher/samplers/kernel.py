@@ -143,6 +143,7 @@ def compiled_kernel(compiled: Any, metric: Metric) -> Kernel:
 
     kind = SOFTABS if metric.name == "softabs" else DIRECT
     bound = nbind.Bound(ev_vm.jit_fn, ct_vm.jit_fn, *extra(), compiled.size, kind, metric.alpha)
+    empty = bound.empty_state  # a state whose position the calls below replace
 
     def sync() -> None:
         bound.set_extra(*extra())
@@ -150,11 +151,12 @@ def compiled_kernel(compiled: Any, metric: Metric) -> Kernel:
     def evaluate(theta: np.ndarray) -> PositionPoint | str:
         # a copy: the position keeps it, and the caller's array may change or be read-only
         out = bound.run(nbind.EVALUATE, theta=np.array(theta, dtype=np.float64))
-        return out.position if out.code == 0 else KINDS[out.code]
+        return out.state.position if out.code == 0 else KINDS[out.code]
 
     def start(position: PositionPoint, p: np.ndarray) -> IntegratorState:
+        state = empty._replace(position=position)
         vector = np.ascontiguousarray(p, dtype=np.float64)
-        return bound.run(nbind.START, position=position, vector=vector).state
+        return bound.run(nbind.START, state=state, vector=vector).state
 
     def leapfrog(
         state: IntegratorState, step_size: float, options: SolverOptions
@@ -172,8 +174,9 @@ def compiled_kernel(compiled: Any, metric: Metric) -> Kernel:
         options: SolverOptions,
     ) -> tuple[PositionPoint, TransitionInfo]:  # fmt: skip
         out = bound.run(
-            nbind.TRANSITION, position=position, vector=np.ascontiguousarray(z, np.float64),
-            log_u=float(log_u), step_size=float(step_size), n_steps=int(n_steps),
+            nbind.TRANSITION, state=empty._replace(position=position),
+            vector=np.ascontiguousarray(z, np.float64), log_u=float(log_u),
+            step_size=float(step_size), n_steps=int(n_steps),
             options=nbind.solver_options(options),
         )  # fmt: skip
         steps, its, n, accepted = (int(c) for c in out.counts)
@@ -182,18 +185,15 @@ def compiled_kernel(compiled: Any, metric: Metric) -> Kernel:
             bool(accepted), rate, error, energy, KINDS[out.code], steps, its, res, n, cond,  # type: ignore[arg-type]
         )  # fmt: skip
         # a rejected or divergent transition returns the start: keep its Python object
-        return (out.position if info.accepted else position), info
+        return (out.state.position if info.accepted else position), info
 
     def chain(
         state: ChainState, settings: ChainSettings, rng: np.random.Generator, arrays: ChainArrays,
         progress: np.ndarray, stop: np.ndarray,
     ) -> tuple[int, ChainState]:  # fmt: skip
         settings = settings._replace(solver=nbind.solver_options(settings.solver))
-        out = bound.run(
-            nbind.CHAIN, chain=state, settings=settings, rng=rng, theta_out=arrays.theta,
-            floats=arrays.floats, ints=arrays.ints, progress=progress, stop=stop,
-        )  # fmt: skip
-        return int(out.counts[0]), out.chain
+        arrays_ = (arrays.theta, arrays.floats, arrays.ints)
+        return bound.chain(state, settings, rng, arrays_, progress, stop)
 
     return Kernel("compiled", evaluate, start, leapfrog, transition, chain, sync)
 

@@ -162,20 +162,14 @@ def _as_float64(array_type: Any) -> str:
     return "" if array_type.dtype == types.float64 else ".astype(np.float64)"
 
 
-# -- the one entry point ----------------------------------------------------------------------
+# -- the entry points -------------------------------------------------------------------------
 
-EVALUATE, START, LEAPFROG, TRANSITION, CHAIN = 0, 1, 2, 3, 4
+EVALUATE, START, LEAPFROG, TRANSITION = 0, 1, 2, 3
 
 
-class Request(NamedTuple):
-    """One call of the kernel: the model, the operation and its operands (unused ones dummies).
+class Model(NamedTuple):
+    """A model as the entry points receive it: its trampolines' addresses and shared inputs."""
 
-    One type for every operation, so the kernel is compiled once: Numba re-optimises everything
-    a compiled function calls, and an entry point per operation would compile the integrator
-    again for each.
-    """
-
-    op: int
     functions: np.ndarray  # int64[4]: evaluate's and contract's (cfunc, body) addresses
     evaluate_addresses: np.ndarray
     evaluate_shapes: np.ndarray
@@ -183,15 +177,48 @@ class Request(NamedTuple):
     contract_shapes: np.ndarray
     kind: int
     alpha: float
+
+
+class Request(NamedTuple):
+    """One call of :func:`entry`: the operation and its operands (unused ones dummies).
+
+    One type for the four operations, so they compile once; the whole-chain loop has an entry
+    point of its own (:func:`chain_entry`), so these calls do not carry its generator and
+    arrays (unboxing a ``Generator`` costs about 18 µs).
+    """
+
+    op: int
+    model: Model
     theta: np.ndarray  # EVALUATE
-    position: PositionPoint  # START, TRANSITION
+    state: IntegratorState  # START, TRANSITION: its position; LEAPFROG: the state
     vector: np.ndarray  # START: the momentum; TRANSITION: the standard normal draw
     log_u: float  # TRANSITION
-    state: IntegratorState  # LEAPFROG
     step_size: float
     n_steps: int
     options: SolverOptions
-    chain: ChainState  # CHAIN
+
+
+class Result(NamedTuple):
+    """What :func:`entry` returns.
+
+    ``state``: EVALUATE, TRANSITION its position (momentum and gradient are the request's),
+    START and LEAPFROG the new state. ``counts``: LEAPFROG ``[momentum its, position its,
+    evaluations, 0]``, TRANSITION ``[steps, fixed-point its, evaluations, accepted]``;
+    ``values``: LEAPFROG ``[residual, 0, 0, 0, 0]``, TRANSITION ``[residual, acceptance rate,
+    energy error, energy, condition number]``.
+    """
+
+    code: int
+    state: IntegratorState
+    counts: np.ndarray
+    values: np.ndarray
+
+
+class ChainRequest(NamedTuple):
+    """One call of :func:`chain_entry`: a chain from ``chain.iteration`` to its end."""
+
+    model: Model
+    chain: ChainState
     settings: ChainSettings
     rng: np.random.Generator
     theta_out: np.ndarray
@@ -201,66 +228,58 @@ class Request(NamedTuple):
     stop: np.ndarray
 
 
-class Result(NamedTuple):
-    """What the kernel returns, for every operation (unused fields pass the request's through).
-
-    ``counts``: LEAPFROG ``[momentum its, position its, evaluations, 0]``, TRANSITION
-    ``[steps, fixed-point its, evaluations, accepted]``, CHAIN ``[iterations done, 0, 0, 0]``;
-    ``values``: LEAPFROG ``[residual, 0, 0, 0, 0]``, TRANSITION ``[residual, acceptance rate,
-    energy error, energy, condition number]``.
-    """
-
-    code: int
-    position: PositionPoint
-    state: IntegratorState
-    chain: ChainState
-    counts: np.ndarray
-    values: np.ndarray
+@_jit
+def _functions(m):
+    f = m.functions
+    return ModelFunctions(
+        _as_function(f[0], f[1], EVALUATE_TYPE),
+        _as_function(f[2], f[3], CONTRACT_TYPE),
+        m.evaluate_addresses,
+        m.evaluate_shapes,
+        m.contract_addresses,
+        m.contract_shapes,
+        m.kind,
+        m.alpha,
+    )
 
 
 @_jit
 def entry(request):
-    """Run ``request.op`` on the model whose trampolines ``request.functions`` address."""
-    f = request.functions
-    model = ModelFunctions(
-        _as_function(f[0], f[1], EVALUATE_TYPE),
-        _as_function(f[2], f[3], CONTRACT_TYPE),
-        request.evaluate_addresses,
-        request.evaluate_shapes,
-        request.contract_addresses,
-        request.contract_shapes,
-        request.kind,
-        request.alpha,
-    )
+    """Run ``request.op`` on the model whose trampolines ``request.model`` addresses."""
+    model = _functions(request.model)
     counts, values = np.zeros(4, np.int64), np.zeros(5)
-    op = request.op
+    op, state = request.op, request.state
     if op == EVALUATE:
         code, pos = evaluate(model, request.theta)
-        return Result(code, pos, request.state, request.chain, counts, values)
+        return Result(code, _with_position(state, pos), counts, values)
     if op == START:
-        state = start_state(model, request.position, request.vector)
-        return Result(0, request.position, state, request.chain, counts, values)
+        return Result(0, start_state(model, state.position, request.vector), counts, values)
     if op == LEAPFROG:
-        new, code, it_p, it_q, res, n = leapfrog(
-            model, request.state, request.step_size, request.options
-        )
+        new, code, it_p, it_q, res, n = leapfrog(model, state, request.step_size, request.options)
         counts[0], counts[1], counts[2] = it_p, it_q, n
         values[0] = res
-        return Result(code, request.position, new, request.chain, counts, values)
-    if op == TRANSITION:
-        pos, code, accepted, rate, error, energy, steps, its, res, n, cond = transition(
-            model, request.position, request.vector, request.log_u, request.step_size,
-            request.n_steps, request.options,
-        )  # fmt: skip
-        counts[0], counts[1], counts[2], counts[3] = steps, its, n, accepted
-        values[0], values[1], values[2], values[3], values[4] = res, rate, error, energy, cond
-        return Result(code, pos, request.state, request.chain, counts, values)
-    done, chain = run_chain(
-        model, request.chain, request.settings, request.rng, request.theta_out, request.floats,
-        request.ints, request.progress, request.stop,
+        return Result(code, new, counts, values)
+    pos, code, accepted, rate, error, energy, steps, its, res, n, cond = transition(
+        model, state.position, request.vector, request.log_u, request.step_size,
+        request.n_steps, request.options,
     )  # fmt: skip
-    counts[0] = done
-    return Result(0, request.position, request.state, chain, counts, values)
+    counts[0], counts[1], counts[2], counts[3] = steps, its, n, accepted
+    values[0], values[1], values[2], values[3], values[4] = res, rate, error, energy, cond
+    return Result(code, _with_position(state, pos), counts, values)
+
+
+@_jit
+def _with_position(state, position):
+    return IntegratorState(position, state.momentum, state.energy, state.dH_dtheta)
+
+
+@_jit
+def chain_entry(request):
+    """Run a chain (:func:`.numba_chain.run_chain`): ``(iterations done, final state)``."""
+    return run_chain(
+        _functions(request.model), request.chain, request.settings, request.rng,
+        request.theta_out, request.floats, request.ints, request.progress, request.stop,
+    )  # fmt: skip
 
 
 # -- the Python side --------------------------------------------------------------------------
@@ -283,7 +302,7 @@ def solver_options(options: SolverOptions) -> SolverOptions:
 
 
 class Bound:
-    """One model's functions bound to the kernel's entry point.
+    """One model's functions bound to the kernel's entry points.
 
     Parameters
     ----------
@@ -318,26 +337,17 @@ class Bound:
             *_trampoline(evaluate_fn, (theta,), evaluate_extra, contract=False),
             *_trampoline(contract_fn, (theta, np.zeros((size, size))), contract_extra, True),
         )
-        from pymc_fisher.samplers.adaptation import DualAveragingState
-        from pymc_fisher.samplers.integration_time import integration_time_init
-
+        e = np.zeros(0, dtype=np.int64)
+        self._model = Model(np.array(functions, dtype=np.int64), e, e.reshape(0, 1), e,
+                            e.reshape(0, 1), int(kind), float(alpha))  # fmt: skip
         position = _dummy_position(size)
         state = IntegratorState(position, np.zeros(size), 0.0, np.zeros(size))
-        chain = ChainState(position, DualAveragingState(0.0, 0.0, 0.0, 0.0, 0),
-                           integration_time_init(size), 0)  # fmt: skip
-        windows = np.zeros(0, dtype=np.int64)
-        settings = ChainSettings(
-            0, 0, 0.0, False, False, 0.0, 0, windows, windows, 0.0, False, 0, SolverOptions()
-        )
-        e2, i2 = np.zeros((0, 0)), np.zeros((0, 0), dtype=np.int64)
         self._template = Request(
-            EVALUATE, np.array(functions, dtype=np.int64), *extra_arrays(evaluate_extra)[:2],
-            *extra_arrays(contract_extra)[:2], int(kind), float(alpha), theta, position,
-            np.zeros(size), 0.0, state, 0.0, 0, SolverOptions(), chain, settings,
-            np.random.default_rng(0), e2, e2, i2, np.zeros(3), np.zeros(1, dtype=np.int64),
-        )  # fmt: skip
+            EVALUATE, self._model, theta, state, np.zeros(size), 0.0, 0.0, 0, SolverOptions()
+        )
+        self.empty_state = state
         self._extra: tuple = ()
-        self._call: Any = None
+        self._call: dict[Any, Any] = {}
         self.set_extra(evaluate_extra, contract_extra)
 
     def set_extra(self, evaluate_extra: tuple, contract_extra: tuple) -> None:
@@ -345,32 +355,58 @@ class Bound:
         ea, es, ek = extra_arrays(evaluate_extra)
         ca, cs, ck = extra_arrays(contract_extra)
         self._extra = (ek, ck)  # the arrays the addresses point into, kept alive
-        self._template = self._template._replace(
+        self._model = self._model._replace(
             evaluate_addresses=ea, evaluate_shapes=es, contract_addresses=ca, contract_shapes=cs
         )
+        self._template = self._template._replace(model=self._model)
 
     def run(self, op: int, **operands: Any) -> Result:
-        """Run ``op`` with ``operands`` (the fields of :class:`Request` it reads).
-
-        The first call goes through Numba's dispatcher (which compiles or loads the entry
-        point); later calls go straight to the compiled overload: typing the nested request
-        costs milliseconds, the call microseconds. What that skips — that every array has the
-        dtype, dimensions and layout the overload was compiled for — :func:`_check` verifies on
-        the operands (the template's other fields are fixed here).
-        """
-        request = self._template._replace(op=op, **operands)
-        if self._call is None:
-            out = entry(request)
-            cached: Any = entry
-            self._call = cached.overloads[(nb.typeof(request),)].entry_point
-            return out
+        """Run ``op`` with ``operands`` (the fields of :class:`Request` it reads)."""
         for name, value in operands.items():
             _check(value, getattr(self._template, name), name)
-        return self._call(request)
+        return self._fast(entry, self._template._replace(op=op, **operands))
+
+    def chain(
+        self,
+        chain: ChainState,
+        settings: ChainSettings,
+        rng: np.random.Generator,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+        progress: np.ndarray,
+        stop: np.ndarray,
+    ) -> tuple[int, ChainState]:
+        """Run a chain from ``chain.iteration`` (:func:`chain_entry`)."""
+        theta, floats, ints = arrays
+        request = ChainRequest(
+            self._model, chain, settings, rng, theta, floats, ints, progress, stop
+        )
+        return self._fast(chain_entry, request)
+
+    def _fast(self, dispatcher: Any, request: tuple) -> Any:
+        """Call ``dispatcher``'s compiled overload directly once its type is known.
+
+        The first call goes through Numba's dispatcher (which compiles or loads the entry
+        point); later calls go straight to the overload: typing the nested request costs
+        milliseconds, the call microseconds. What that skips — that every array has the dtype,
+        dimensions and layout the overload was compiled for — :func:`_check` verifies on the
+        operands (the template's other fields are fixed here; a chain's are made by the kernel).
+        """
+        call = self._call.get(dispatcher)
+        if call is None:
+            out = dispatcher(request)
+            self._call[dispatcher] = dispatcher.overloads[(nb.typeof(request),)].entry_point
+            return out
+        return call(request)
 
 
 def _check(value: Any, like: Any, where: str) -> None:
-    """Raise ``TypeError`` unless ``value`` has the structure and array types of ``like``."""
+    """Raise ``TypeError`` unless ``value`` has the type the overload was compiled for.
+
+    An array must have ``like``'s dtype and dimensions and be C-contiguous and aligned (Numba's
+    unboxing checks only the item size). A named tuple must be of ``like``'s class, and a
+    position's θ is checked as an array: positions and states are made by a kernel, whose
+    arrays are all C-contiguous float64 (the reference's too), while θ comes from the caller.
+    """
     if isinstance(like, np.ndarray):
         if not (
             isinstance(value, np.ndarray)
@@ -381,13 +417,15 @@ def _check(value: Any, like: Any, where: str) -> None:
         ):
             raise TypeError(f"kernel operand {where}: expected a C-contiguous {like.dtype} array "
                             f"of {like.ndim} dimension(s)")  # fmt: skip
-    elif isinstance(like, tuple):
-        if type(value) is not type(like):
-            raise TypeError(f"kernel operand {where}: expected {type(like).__name__}")
-        for i, (v, w) in enumerate(zip(value, like, strict=True)):
-            _check(v, w, f"{where}[{i}]")
-    elif type(value) is not type(like) and not isinstance(like, np.random.Generator):
+    elif type(value) is not type(like):
         raise TypeError(f"kernel operand {where}: expected {type(like).__name__}")
+    elif isinstance(like, IntegratorState):
+        _check(value.position, like.position, f"{where}.position")
+        _check(value.momentum, like.momentum, f"{where}.momentum")
+    elif isinstance(like, PositionPoint):
+        _check(value.theta, like.theta, f"{where}.theta")
+        if type(value.metric) is not MetricFactor:
+            raise TypeError(f"kernel operand {where}.metric: expected MetricFactor")
 
 
 # -- the disk cache ---------------------------------------------------------------------------
