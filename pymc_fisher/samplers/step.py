@@ -41,7 +41,9 @@ from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
 
 __all__ = ["RMHMC"]
 
-continuous_types = {"float16", "float32", "float64"}
+# Real floating dtypes: pymc.vartypes.continuous_types also holds complex ones, which have no
+# real gradient for the Hamiltonian.
+_REAL_TYPES = {"float16", "float32", "float64"}
 
 
 _BLAS_LIMITED = False
@@ -281,7 +283,7 @@ class RMHMC(ArrayStepShared):
         else:
             vars = get_value_vars_from_user_vars(vars, model)
         for v in vars:
-            if v.dtype not in continuous_types:
+            if v.dtype not in _REAL_TYPES:
                 raise DiscreteVariableError(
                     f"RMHMC cannot sample the discrete variable {v.name!r}: the log density has "
                     f"no gradient in it. Combine steps, e.g. step=[pmf.RMHMC(vars=[...continuous"
@@ -339,7 +341,7 @@ class RMHMC(ArrayStepShared):
     @staticmethod
     def competence(var: TensorVariable, has_grad: bool) -> Competence:
         """Compatible with continuous variables that have a gradient (never auto-assigned)."""
-        if var.dtype in continuous_types and has_grad:
+        if var.dtype in _REAL_TYPES and has_grad:
             return Competence.COMPATIBLE
         return Competence.INCOMPATIBLE
 
