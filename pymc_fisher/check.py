@@ -21,7 +21,7 @@ import pymc as pm
 from pymc_fisher.errors import FisherError, NoClosedFormError
 from pymc_fisher.fisher import closed_form as registry
 from pymc_fisher.fisher.expected import analytic_factor_information, expected_information_graph
-from pymc_fisher.fisher.model_graph import Factor, ModelGraph, model_graph, point_shapes
+from pymc_fisher.fisher.model_graph import Factor, ModelGraph, graph_of
 
 __all__ = ["ModelCheck", "check_model", "information_method"]
 
@@ -239,7 +239,7 @@ def check_model(model: pm.Model | None = None) -> ModelCheck:
     'yes'
     """
     model = pm.modelcontext(model)
-    mg = model_graph(model, point_shapes(model.initial_point()))
+    mg = graph_of(model)
     table = ModelCheck(pd.DataFrame(_factor_rows(mg), columns=list(COLUMNS)))
     # facts that need a closed form for every factor are answered from the table when one lacks
     # it: fisher_information would fall back to Monte Carlo (slow, and random from run to run)

@@ -276,3 +276,14 @@ def test_batched_draws_equal_row_by_row_evaluation(german_model):
     logp_fn = pytensor.function([fns.mg.theta], fns.mg.logp(), mode="FAST_COMPILE")
     np.testing.assert_allclose(logp, [logp_fn(r) for r in rows], rtol=1e-12)
     assert all(v.shape[0] == 5 for v in values)
+
+
+def test_too_few_draws_for_a_pareto_tail_give_nan():
+    # ArviZ's tail fit needs 5 of the largest ceil(min(n/5, 3√n)) ratios: n ≥ 25
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
+    few = fit_laplace(model, draws=24, random_seed=0)
+    assert np.isnan(few.diagnostics.pareto_k.item())
+    enough = fit_laplace(model, draws=25, random_seed=0)
+    assert enough.diagnostics.pareto_k.item() == -np.inf  # the Gaussian posterior is exact

@@ -25,6 +25,7 @@ PUBLIC = {
     "NoObservedVariablesError",
     "NonFiniteInformationError",
     "NonFiniteLogDensityError",
+    "NonFinitePointError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
     "PlotError",
@@ -45,6 +46,7 @@ PUBLIC = {
     "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
+    "posterior_fisher_information",
     "summary",
 }
 
