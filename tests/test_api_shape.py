@@ -113,6 +113,15 @@ def test_an_option_that_does_not_apply_is_an_error(options, message, model):
         pmf.fisher_information(model, POINT, **options)
 
 
+def test_a_seed_without_a_choice_of_draws_is_an_error(model):
+    post = xr.Dataset({"mu": (("chain", "draw"), [[0.0]]), "sigma": (("chain", "draw"), [[1.0]])})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    with pytest.raises(ValueError, match="random_seed does not apply with max_draws=None"):
+        pmf.posterior_fisher_information(model, tree, random_seed=1)
+    with pytest.raises(ValueError, match="random_seed does not apply with max_draws=None"):
+        pmf.optimize_design(model, "x", random_seed=1)
+
+
 def test_fit_laplace_softabs_alpha_only_with_softabs(model):
     with pytest.raises(ValueError, match="softabs_alpha does not apply"):
         pmf.fit_laplace(model, softabs_alpha=10.0)

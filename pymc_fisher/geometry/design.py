@@ -33,7 +33,7 @@ from pymc_fisher.geometry.points import (
     unconstrained_point,
 )
 from pymc_fisher.seeds import RandomSeed, as_generator
-from pymc_fisher.validation import check_option
+from pymc_fisher.validation import check_option, reject_inapplicable
 
 __all__ = ["DesignResult", "DesignVariableError", "design_loss", "optimize_design"]
 
@@ -259,6 +259,11 @@ def optimize_design(
     *Statistical Science* 10(3), 273–304.
     """
     model = pm.modelcontext(model)
+    reject_inapplicable(
+        {"random_seed": random_seed is not None and max_draws is None},
+        when="max_draws=None",
+        advice="the seed chooses the draws that max_draws keeps; leave it out, or set max_draws.",
+    )
     data_name = data_name if data_name is not None else _only_design_data(model)
     data = _design_data(model, data_name)
     ig, fn = design_loss(model, data_name, criterion=criterion, vars=vars, space=space)

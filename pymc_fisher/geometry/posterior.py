@@ -17,6 +17,7 @@ from pymc_fisher.fisher.model_graph import Space
 from pymc_fisher.geometry.points import posterior_points
 from pymc_fisher.information import Kind, Method, fisher_information
 from pymc_fisher.seeds import RandomSeed, seed_sequence
+from pymc_fisher.validation import reject_inapplicable
 
 __all__ = ["STATS", "posterior_fisher_information"]
 
@@ -98,6 +99,11 @@ def posterior_fisher_information(
     model = pm.modelcontext(model)
     if idata is None:
         raise TypeError("posterior_fisher_information needs idata, a DataTree of draws.")
+    reject_inapplicable(
+        {"random_seed": random_seed is not None and max_draws is None and method != "monte_carlo"},
+        when=f"max_draws=None and method={method!r}",
+        advice="the seed chooses draws (max_draws) and seeds Monte Carlo; leave it out.",
+    )
     ds = posterior_points(idata, model, group=group)
     n = ds.sizes["sample"]
     seeds = seed_sequence(random_seed)
