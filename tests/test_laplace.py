@@ -11,6 +11,7 @@ import pytest
 from pymc_fisher.bench.data import german_credit_data
 from pymc_fisher.errors import NotPositiveDefiniteError
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
+from tests import models
 
 
 def german_credit() -> tuple[np.ndarray, np.ndarray]:
@@ -40,12 +41,8 @@ def test_bda3_normal_flat_priors():
 
 @pytest.fixture(scope="module")
 def german_model() -> pm.Model:
-    """The paper's model: w ~ N(0, 100 I), t ~ Bernoulli(logit⁻¹(X w)); compiled once."""
-    x, t = german_credit()
-    with pm.Model() as model:
-        w = pm.Normal("w", 0.0, 10.0, shape=x.shape[1])
-        pm.Bernoulli("y", logit_p=x @ w, observed=t)
-    return model
+    """The paper's model, the study target: w ~ N(0, 100 I), t ~ Bernoulli(logit⁻¹(X w))."""
+    return models.german_credit()
 
 
 def test_german_credit_covariance_equals_numpy_exact_inverse_hessian(german_model):
