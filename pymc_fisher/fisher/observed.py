@@ -29,4 +29,3 @@ def observed_information_graph(mg: ModelGraph, *, include_prior: bool = False) -
     """
     target = mg.logp() if include_prior else mg.loglik()
     return negative_hessian(target, mg.theta)
-
