@@ -19,7 +19,7 @@ path length of the sweeps. Reports per model and sampler: min(bulk, tail) ESS of
 quantity (and of its square for the funnel's symmetric v; the min over parameters for the
 regressions), R-hat, divergences, ESS per second with and without compile time, gradient
 evaluations per draw, ESS per gradient evaluation, mean fixed-point iterations; then the ratios
-RMHMC / nutpie. German credit data are read from ``../shared/data/gc2011`` beside the repository.
+RMHMC / nutpie. German credit data come with the package (``pymc_fisher.bench.data``).
 """
 
 from __future__ import annotations
@@ -46,8 +46,6 @@ import pymc_fisher as pmf  # noqa: E402
 from pymc_fisher.samplers.step import RMHMC  # noqa: E402
 from tests.samplers import models  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "gc2011"
-
 # name -> (model builder, key quantity or None for the min over all, symmetric key?). Every
 # RMHMC run uses the defaults; HAND_TUNED is the separate, labelled "best hand-tuned fixed path"
 # row (``--hand-tuned``), from the sweeps scored by min(bulk, tail) ESS per gradient
@@ -57,7 +55,7 @@ MODELS = {
     "funnel50": (lambda: models.funnel(50), "v", True),
     "eight_schools": (models.eight_schools_centered, "tau", False),
     "eight_schools_nc": (models.eight_schools_noncentered, "tau", False),
-    "german_credit": (lambda: models.german_credit(DATA), None, False),
+    "german_credit": (models.german_credit, None, False),
     "quickstart": (models.quickstart_logistic, None, False),
     "hier_logistic": (lambda: models.hierarchical_logistic(True), "sigma", False),
     "hier_logistic_nc": (lambda: models.hierarchical_logistic(False), "sigma", False),

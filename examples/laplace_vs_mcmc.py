@@ -23,8 +23,8 @@ from pymc_fisher.summary import summary
 
 
 def main() -> None:
-    # [1, standardised covariates] and labels in {0, 1}; the folder is $PYMC_FISHER_DATA or,
-    # in a source checkout, ../shared/data
+    # [1, standardised covariates] and labels in {0, 1}; the data ship with the package
+    # ($PYMC_FISHER_DATA overrides them)
     x, t, names = german_credit_data()
     with pm.Model(coords={"coef": names}) as model:
         w = pm.Normal("w", 0.0, 10.0, dims="coef")
@@ -33,7 +33,7 @@ def main() -> None:
     laplace = fit_laplace(model, random_seed=1)
     with model:
         mcmc = pm.sample(1000, tune=1000, chains=2, random_seed=1, progressbar=False)
-    table = summary(laplace, model, mcmc=mcmc)
+    table = summary(model, laplace, mcmc=mcmc)
     print(
         table[
             [

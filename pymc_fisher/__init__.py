@@ -19,6 +19,7 @@ from pymc_fisher.errors import (
     NoClosedFormError,
     NonFiniteInformationError,
     NonFiniteLogDensityError,
+    NonFinitePointError,
     NoObservedVariablesError,
     NotPositiveDefiniteError,
     UnsupportedModelError,
@@ -32,6 +33,7 @@ from pymc_fisher.geometry import (
     geodesic,
     jeffreys_prior,
     optimize_design,
+    posterior_fisher_information,
 )
 from pymc_fisher.information import fisher_information, fisher_information_graph
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
@@ -71,6 +73,7 @@ __all__ = [
     "NoObservedVariablesError",
     "NonFiniteInformationError",
     "NonFiniteLogDensityError",
+    "NonFinitePointError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
     "PlotError",
@@ -93,6 +96,7 @@ __all__ = [
     "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
+    "posterior_fisher_information",
     "sample",
     "summary",
 ]

@@ -2,10 +2,10 @@
 
 One row per factor of the joint density (free variables, observed variables, Potentials): its
 distribution, the coordinate the sampler holds it in, and how its expected information is
-computed (``closed form``, ``quadrature`` or ``none``). Below the table, facts about the whole
-model: whether each kind of information is available at the initial point, whether a mode
-exists (``fit_laplace``), and whether the RMHMC metric (the expected information of the whole
-graph) is finite and positive definite at the initial point.
+computed (``closed form``, ``quadrature``, ``local rule`` or ``none``). Below the table, facts
+about the whole model: whether each kind of information is available at the initial point,
+whether a mode exists (``fit_laplace``), and whether the RMHMC metric (the expected information
+of the whole graph) is finite and positive definite at the initial point.
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ import pandas as pd
 import pymc as pm
 
 from pymc_fisher.errors import FisherError, NoClosedFormError
-from pymc_fisher.fisher import closed_form as registry
-from pymc_fisher.fisher.expected import analytic_factor_information, expected_information_graph
-from pymc_fisher.fisher.model_graph import Factor, ModelGraph, model_graph, point_shapes
+from pymc_fisher.fisher.expected import Rule, expected_information_graph, factor_rule
+from pymc_fisher.fisher.model_graph import Factor, ModelGraph, graph_of
 
 __all__ = ["ModelCheck", "check_model", "information_method"]
 
-InformationMethod = Literal["closed form", "quadrature", "none"]
+InformationMethod = Literal["closed form", "quadrature", "local rule", "none"]
+_RULE_NAMES: dict[Rule, InformationMethod] = {
+    "closed_form": "closed form",
+    "quadrature": "quadrature",
+    "local": "local rule",
+}
 COLUMNS = ("variable", "role", "distribution", "coordinate", "size", "information", "detail")
 
 
@@ -57,10 +61,9 @@ class ModelCheck(pd.DataFrame):
 def information_method(factor: Factor, mg: ModelGraph) -> tuple[InformationMethod, str]:
     """How the expected information of one factor is computed, and why not when it is not.
 
-    The one place that reads the registry: it builds the factor's analytic information exactly
-    as ``fisher_information`` does, so it follows ``pymc_fisher.fisher.closed_form`` as entries
-    are added. An entry the registry marks as a quadrature (``registry.is_quadrature(op)``, when
-    the registry defines it) is reported as ``"quadrature"``.
+    The one place that reads the rules: it asks ``pymc_fisher.fisher.expected`` which rule
+    ``fisher_information`` applies to the factor, so it follows the registry as entries are
+    added (README, "kind='expected'": a closed form, a quadrature, or the local rule).
 
     Parameters
     ----------
@@ -71,18 +74,15 @@ def information_method(factor: Factor, mg: ModelGraph) -> tuple[InformationMetho
 
     Returns
     -------
-    method : {"closed form", "quadrature", "none"}
+    method : {"closed form", "quadrature", "local rule", "none"}
     detail : str
         Why there is none (the registry's message), else ``""``.
     """
     try:
-        analytic_factor_information(factor, mg)
+        rule = factor_rule(factor, mg)
     except NoClosedFormError as err:
         return "none", str(err)
-    is_quadrature = getattr(registry, "is_quadrature", None)
-    if is_quadrature is not None and is_quadrature(factor.op):
-        return "quadrature", ""
-    return "closed form", ""
+    return _RULE_NAMES[rule], ""
 
 
 def _distribution(op: object) -> str:
@@ -104,10 +104,10 @@ def _potential_method(mg: ModelGraph) -> tuple[InformationMethod, str]:
         # the whole-graph builder checks the Potentials before it sums any factor
         expected_information_graph(mg, include_prior=True)
     except NoClosedFormError:
-        return "closed form", ""  # a factor failed, not the Potential
+        return "local rule", ""  # a factor failed, not the Potential
     except FisherError as err:
         return "none", str(err)
-    return "closed form", ""
+    return "local rule", ""  # a Potential is not a density: its curvature, by the local rule
 
 
 def _factor_rows(mg: ModelGraph) -> list[dict[str, Any]]:
@@ -197,13 +197,17 @@ def _metric_fact(model: pm.Model) -> Callable[[], str]:
     return run
 
 
-def check_model(model: pm.Model | None = None) -> ModelCheck:
+def check_model(model: pm.Model | None = None, *, facts: bool = True) -> ModelCheck:
     """What pymc_fisher can do with a model, in one table.
 
     Parameters
     ----------
     model
         The PyMC model (default: the one in context).
+    facts
+        Also answer the model-level questions (compiles and runs each feature once: a Laplace
+        fit and the RMHMC metric included, which takes a while on a large model). ``False``:
+        the table alone, read from the graphs, and ``facts`` empty.
 
     Returns
     -------
@@ -211,7 +215,8 @@ def check_model(model: pm.Model | None = None) -> ModelCheck:
         A ``pandas.DataFrame`` with one row per factor (columns ``variable``, ``role``
         (free / observed / potential), ``distribution``, ``coordinate`` (the value variable's
         transform; empty when observed), ``size`` (-1 when unknown), ``information``
-        (closed form / quadrature / none) and ``detail`` (why none)), and ``facts``: a dict
+        (closed form / quadrature / local rule / none) and ``detail`` (why none)), and
+        ``facts`` (empty unless ``facts=True``): a dict
         with the answers at the model's initial point for ``expected``, ``observed`` and
         ``empirical`` information of the likelihood, ``mode`` (``fit_laplace``) and
         ``rmhmc_metric`` (the whole-graph expected information: finite, positive definite).
@@ -239,35 +244,38 @@ def check_model(model: pm.Model | None = None) -> ModelCheck:
     'yes'
     """
     model = pm.modelcontext(model)
-    mg = model_graph(model, point_shapes(model.initial_point()))
+    mg = graph_of(model)
     table = ModelCheck(pd.DataFrame(_factor_rows(mg), columns=list(COLUMNS)))
+    table.facts = {}
+    if not facts:
+        return table
     # facts that need a closed form for every factor are answered from the table when one lacks
     # it: fisher_information would fall back to Monte Carlo (slow, and random from run to run)
     missing: dict[str, list[str]] = {row["role"]: [] for row in table.to_dict("records")}
     for row in table.to_dict("records"):
         if row["information"] == "none":
             missing[row["role"]].append(repr(row["variable"]))
-    facts: dict[str, str] = {"parameters": f"{mg.layout.size} (unconstrained)"}
+    answers: dict[str, str] = {"parameters": f"{mg.layout.size} (unconstrained)"}
     if mg.observed_factors:
         if missing.get("observed"):
-            facts["expected_information"] = (
-                f"Monte Carlo only: no closed form for {', '.join(missing['observed'])} "
-                "(method='auto' simulates data: random from run to run)"
+            answers["expected_information"] = (
+                f"Monte Carlo only: no deterministic rule for {', '.join(missing['observed'])} "
+                "(method='monte_carlo' simulates data: random from run to run)"
             )
         else:
-            facts["expected_information"] = _outcome(_information_fact(model, "expected"))
+            answers["expected_information"] = _outcome(_information_fact(model, "expected"))
         for kind in ("observed", "empirical"):
-            facts[f"{kind}_information"] = _outcome(_information_fact(model, kind))
+            answers[f"{kind}_information"] = _outcome(_information_fact(model, kind))
     else:
-        facts["likelihood_information"] = "no: the model has no observed variables"
-    facts["mode"] = _outcome(_mode_fact(model))
+        answers["likelihood_information"] = "no: the model has no observed variables"
+    answers["mode"] = _outcome(_mode_fact(model))
     lacking = [name for names in missing.values() for name in names]
     if lacking:
-        facts["rmhmc_metric"] = (
-            f"no: no closed form or quadrature for {', '.join(lacking)}, so the default "
+        answers["rmhmc_metric"] = (
+            f"no: no deterministic rule for {', '.join(lacking)}, so the default "
             "RMHMC(metric='fisher') cannot be built; metric='softabs' needs none"
         )
     else:
-        facts["rmhmc_metric"] = _outcome(_metric_fact(model))
-    table.facts = facts
+        answers["rmhmc_metric"] = _outcome(_metric_fact(model))
+    table.facts = answers
     return table

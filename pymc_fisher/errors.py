@@ -12,6 +12,7 @@ __all__ = [
     "NoObservedVariablesError",
     "NonFiniteInformationError",
     "NonFiniteLogDensityError",
+    "NonFinitePointError",
     "NotPositiveDefiniteError",
     "UnsupportedModelError",
 ]
@@ -31,6 +32,10 @@ class NoObservedVariablesError(FisherError):
 
 class NonFiniteLogDensityError(FisherError):
     """The log-density, or one of its terms, is not finite at the point."""
+
+
+class NonFinitePointError(FisherError):
+    """A point's value is NaN or infinite, or outside its variable's support (names it)."""
 
 
 class NoClosedFormError(FisherError, NotImplementedError):

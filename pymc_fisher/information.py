@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, NamedTuple, get_args
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pymc as pm
@@ -20,16 +20,21 @@ from pymc_fisher.fisher.expected import (
     factor_rule,
     split_factors,
 )
-from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph
+from pymc_fisher.fisher.model_graph import ModelGraph, Space, graph_of
 from pymc_fisher.fisher.monte_carlo import monte_carlo_information
 from pymc_fisher.fisher.observed import observed_information_graph
 from pymc_fisher.fisher.points import resolve_point
 from pymc_fisher.labels import ParameterLayout
+from pymc_fisher.seeds import RandomSeed
+from pymc_fisher.validation import check_option, reject_inapplicable
 
-__all__ = ["InformationGraph", "fisher_information", "fisher_information_graph", "graph_of"]
+__all__ = ["InformationGraph", "fisher_information", "fisher_information_graph"]
 
 Kind = Literal["expected", "observed", "empirical"]
 Method = Literal["auto", "analytic", "monte_carlo"]
+
+#: Simulated data sets per factor under ``method="monte_carlo"`` when ``draws`` is not given.
+DEFAULT_DRAWS = 1000
 
 
 class InformationGraph(NamedTuple):
@@ -38,33 +43,6 @@ class InformationGraph(NamedTuple):
     theta: TensorVariable
     matrix: TensorVariable
     layout: ParameterLayout
-
-
-def _check_option(name: str, value: object, literal: object) -> None:
-    allowed = get_args(literal)
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}.")
-
-
-def _value_shapes(model: pm.Model) -> dict[str, tuple[int, ...]]:
-    """Shapes of the value variables: their static types when known, else the initial point.
-
-    The initial point compiles a function; static shapes (``shape=8``, data of fixed size) cost
-    nothing.
-    """
-    static = {v.name: v.type.shape for v in model.value_vars}
-    if all(None not in shape for shape in static.values()):
-        return {name: tuple(int(n) for n in shape) for name, shape in static.items()}
-    return {k: np.shape(v) for k, v in model.initial_point().items()}
-
-
-def graph_of(model: pm.Model, space: Space) -> ModelGraph:
-    """The model's graphs in ``space``, built once per model."""
-
-    def build() -> ModelGraph:
-        return model_graph(model, _value_shapes(model), space)
-
-    return cached(model, ("model_graph", space), build)
 
 
 def fisher_information_graph(
@@ -92,8 +70,8 @@ def fisher_information_graph(
         ``(theta, matrix, layout)``.
     """
     model = pm.modelcontext(model)
-    _check_option("kind", kind, Kind)
-    _check_option("space", space, Space)
+    check_option("kind", kind, Kind)
+    check_option("space", space, Space)
     mg = graph_of(model, space)
     if kind == "observed":
         matrix = observed_information_graph(mg, include_prior=include_prior)
@@ -157,14 +135,14 @@ def _raise_non_finite(
 
 def fisher_information(
     model: pm.Model | None = None,
-    point: Mapping[str, object] | xr.DataTree | None = None,
+    point: Mapping[str, object] | None = None,
     *,
     kind: Kind = "expected",
     space: Space = "unconstrained",
     method: Method = "auto",
     include_prior: bool = False,
-    draws: int = 1000,
-    random_seed: int | None = None,
+    draws: int | None = None,
+    random_seed: RandomSeed = None,
 ) -> xr.DataArray:
     """Fisher information of a PyMC model at a point.
 
@@ -174,9 +152,9 @@ def fisher_information(
         The model (default: the one in context).
     point
         Values of the free variables, by value-variable name (``sigma_log__``) or by name
-        (``sigma``); default: the model's initial point. A ``DataTree`` of draws (as
-        ``pm.sample`` returns) gives the posterior-averaged information and its spread
-        (``pymc_fisher.geometry.posterior_fisher_information``).
+        (``sigma``); default: the model's initial point. For draws (a ``DataTree``, as
+        ``pm.sample`` returns), :func:`pymc_fisher.posterior_fisher_information` gives the
+        posterior-averaged information and its spread.
     kind
         ``"expected"``: ``E_y[−∇² log p(y | θ)]``; ``"observed"``: ``−∇² log p(y_obs | θ)``;
         ``"empirical"``: ``Σᵢ sᵢ sᵢᵀ`` of per-observation scores.
@@ -189,16 +167,17 @@ def fisher_information(
         quantile quadrature of ``pymc_fisher.fisher.quadrature``, else the local SoftAbs rule of
         ``pymc_fisher.fisher.local``; ``attrs["quadrature_factors"]`` and
         ``attrs["local_factors"]`` name those), or ``"monte_carlo"`` (simulate data at θ;
-        random, never in a metric).
+        random, never in a metric). Only ``kind="expected"`` takes a ``method``.
     include_prior
         Add the prior: for ``"observed"``, −∇² of the log-posterior (with the log-Jacobian in
         the unconstrained space); for ``"expected"``, the expected information of every factor
         of the joint density, each free variable's value a coordinate, and each Potential by the
         local rule (the RMHMC metric).
     draws
-        Monte Carlo draws per factor without a closed form.
+        With ``method="monte_carlo"``: the simulated data sets per factor (default 1000).
     random_seed
-        Seed for the Monte Carlo draws.
+        With ``method="monte_carlo"``: the seed of the simulations, anything ``pm.sample``
+        takes (an int, a sequence of ints, a ``SeedSequence``, a ``Generator``, ...).
 
     Returns
     -------
@@ -219,6 +198,14 @@ def fisher_information(
         The matrix has a NaN or infinite entry (names the rows and the factor).
     MissingPointValueError
         The point lacks a free variable.
+    NonFinitePointError
+        A value in the point is NaN or infinite, or outside its variable's support (names it).
+    ValueError
+        An option is not one of its values, or does not apply (``method`` with a ``kind``
+        other than ``"expected"``; ``draws`` or ``random_seed`` without Monte Carlo;
+        ``include_prior`` with ``kind="empirical"``).
+    TypeError
+        ``point`` is a ``DataTree`` (use :func:`pymc_fisher.posterior_fisher_information`).
 
     Notes
     -----
@@ -236,21 +223,26 @@ def fisher_information(
     2.0
     """
     model = pm.modelcontext(model)
-    _check_option("kind", kind, Kind)
-    _check_option("space", space, Space)
-    _check_option("method", method, Method)
-    if isinstance(point, xr.DataTree):  # draws: the posterior-averaged information
-        from pymc_fisher.geometry.posterior import posterior_fisher_information
-
-        return posterior_fisher_information(
-            model,
-            point,
-            kind=kind,
-            space=space,
-            method=method,
-            include_prior=include_prior,
-            draws=draws,
-            random_seed=random_seed,
+    check_option("kind", kind, Kind)
+    check_option("space", space, Space)
+    check_option("method", method, Method)
+    if isinstance(point, xr.DataTree):
+        raise TypeError(
+            "point is a DataTree of draws: fisher_information takes one point. For the "
+            "information averaged over draws, call pmf.posterior_fisher_information(model, idata)."
+        )
+    if kind != "expected":
+        reject_inapplicable(
+            {"method": method != "auto"},
+            when=f"kind={kind!r}",
+            advice="only kind='expected' has methods (the others are exact derivatives).",
+        )
+    if method != "monte_carlo":
+        reject_inapplicable(
+            {"draws": draws is not None, "random_seed": random_seed is not None},
+            when=f"method={method!r}" if kind == "expected" else f"kind={kind!r}",
+            advice="the information is deterministic; leave it out, or use "
+            "kind='expected', method='monte_carlo'.",
         )
     if kind == "empirical":
         _reject_prior_for_empirical(include_prior)
@@ -283,7 +275,7 @@ def fisher_information(
             ("factor_rules", space, key),
             lambda: {f.name: factor_rule(f, mg) for f in analytic},
         )
-        values = np.asarray(fn(theta))
+        values = np.asarray(fn(theta), dtype=float)
         if not np.all(np.isfinite(values)):
             _raise_non_finite(mg, analytic, theta, values)
         attrs["method"] = "monte_carlo" if not analytic else "analytic"
@@ -293,10 +285,10 @@ def fisher_information(
         attrs["local_factors"] = [n for n, r in rules.items() if r == "local"] + potentials
         if monte_carlo:
             mc = monte_carlo_information(
-                mg, monte_carlo, theta, draws=draws, random_seed=random_seed
+                mg, monte_carlo, theta, draws=draws or DEFAULT_DRAWS, random_seed=random_seed
             )
             values = values + mc.mean
-            attrs.update(method="monte_carlo" if not analytic else "mixed", draws=draws)
+            attrs.update(method="monte_carlo" if not analytic else "mixed", draws=mc.draws)
             attrs["mcse"] = mc.mcse
             attrs["monte_carlo_factors"] = [f.name for f in monte_carlo]
     else:
@@ -311,7 +303,7 @@ def fisher_information(
                 ).matrix,
             ),
         )
-        values = np.asarray(graph(theta))
+        values = np.asarray(graph(theta), dtype=float)
         if not np.all(np.isfinite(values)):
             _raise_non_finite(mg, None, theta, values)
     labels = list(mg.layout.labels)

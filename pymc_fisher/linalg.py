@@ -20,6 +20,7 @@ import scipy.linalg as sla
 from numba.extending import register_jitable
 
 from pymc_fisher.errors import NotPositiveDefiniteError
+from pymc_fisher.validation import check_option
 
 __all__ = [
     "SOFTABS_ALPHA",
@@ -359,6 +360,7 @@ def regularized_precision(
         Under ``policy="error"`` when ``a`` is not positive definite, or when ``a`` is not
         finite.
     """
+    check_option("on_non_positive_definite", policy, NonPositiveDefinitePolicy)
     a = _symmetric(a)
     if not np.all(np.isfinite(a)):
         bad = sorted({labels[int(i)] for i in np.argwhere(~np.isfinite(a)).ravel()})
@@ -377,19 +379,15 @@ def regularized_precision(
     if policy == "softabs":
         out = softabs(a, softabs_alpha)
         return out, Regularization("softabs", False, 0.0, softabs_alpha, eigenvalues, message)
-    if policy in ("jitter", "warn"):
-        tau = minimal_jitter(a, rtol=rtol)
-        if policy == "warn":
-            warnings.warn(
-                f"{message} Adding {tau:.3g} to the diagonal (on_non_positive_definite='warn').",
-                UserWarning,
-                stacklevel=3,
-            )
-        out = a + tau * np.eye(a.shape[0])
-        return out, Regularization(policy, False, tau, np.nan, eigenvalues, message)
-    raise ValueError(
-        f"on_non_positive_definite must be 'error', 'warn', 'jitter' or 'softabs', not {policy!r}."
-    )
+    tau = minimal_jitter(a, rtol=rtol)  # "jitter" or "warn"
+    if policy == "warn":
+        warnings.warn(
+            f"{message} Adding {tau:.3g} to the diagonal (on_non_positive_definite='warn').",
+            UserWarning,
+            stacklevel=3,
+        )
+    out = a + tau * np.eye(a.shape[0])
+    return out, Regularization(policy, False, tau, np.nan, eigenvalues, message)
 
 
 def cholesky(precision: np.ndarray) -> CholeskyFactor:

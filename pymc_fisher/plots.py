@@ -16,7 +16,7 @@ import xarray as xr
 from scipy import stats
 
 from pymc_fisher.errors import FisherError
-from pymc_fisher.information import graph_of
+from pymc_fisher.fisher.model_graph import graph_of
 from pymc_fisher.summary import delta_jacobian
 
 __all__ = ["PlotError", "correlation", "plot_laplace_pair", "plot_matrix_heatmap"]

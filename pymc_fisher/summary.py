@@ -21,11 +21,11 @@ from scipy import stats
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.errors import FisherError
+from pymc_fisher.fisher.model_graph import graph_of
 from pymc_fisher.fisher.points import resolve_point
-from pymc_fisher.information import fisher_information, graph_of
+from pymc_fisher.information import fisher_information
 from pymc_fisher.labels import entry_labels
-from pymc_fisher.laplace.graphs import theta_graphs
-from pymc_fisher.linalg import is_positive_definite
+from pymc_fisher.linalg import cholesky, covariance, is_positive_definite
 
 __all__ = ["delta_jacobian", "summary"]
 
@@ -46,7 +46,7 @@ def delta_jacobian(model: pm.Model, theta: np.ndarray) -> tuple[list[str], np.nd
     outputs = [*model.free_RVs, *model.deterministics]
 
     def build():
-        graphs = theta_graphs(mg, outputs)
+        graphs = mg.to_theta(outputs)
         flat = pt.concatenate([pt.as_tensor(g).astype("float64").ravel() for g in graphs])
         return compile_function(
             [mg.theta],
@@ -68,8 +68,7 @@ def _covariance(information: np.ndarray) -> np.ndarray | None:
     """``I⁻¹`` through a Cholesky factor; ``None`` when ``I`` is not positive definite."""
     if not is_positive_definite(information):
         return None
-    factor = sla.cho_factor(information, lower=False)
-    return sla.cho_solve(factor, np.eye(len(information)))
+    return covariance(cholesky(information))
 
 
 def _sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray | None:
@@ -115,13 +114,26 @@ def _observed_and_expected(
     return obs_post, exp_lik + (obs_post - obs_lik)
 
 
-def _unconstrained_point(layout, theta: np.ndarray) -> dict[str, np.ndarray]:
-    return layout.unravel(theta)
+def _model_and_fit(
+    model: pm.Model | xr.DataTree | None, fit: xr.DataTree | pm.Model | None
+) -> tuple[pm.Model, xr.DataTree]:
+    """The arguments in ``(model, fit)`` order; ``(fit, model)``, the old order, with a warning."""
+    if isinstance(model, xr.DataTree) and not isinstance(fit, xr.DataTree):
+        warnings.warn(
+            "summary(fit, model) is the old argument order: call summary(model, fit), or "
+            "summary(fit=fit) inside the model's context.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        model, fit = fit, model
+    if not isinstance(fit, xr.DataTree):
+        raise TypeError(f"summary needs fit, a fit_laplace result, not {type(fit).__name__}.")
+    return pm.modelcontext(model if isinstance(model, pm.Model) else None), fit
 
 
 def summary(
-    data: xr.DataTree,
-    model: pm.Model | None = None,
+    model: pm.Model | xr.DataTree | None = None,
+    fit: xr.DataTree | pm.Model | None = None,
     *,
     mcmc: xr.DataTree | None = None,
     prob: float = 0.95,
@@ -131,10 +143,13 @@ def summary(
 
     Parameters
     ----------
-    data
-        A :func:`~pymc_fisher.fit_laplace` result (its ``fit.mean_vector`` is the point).
     model
         The model that was fitted (default: the one in context).
+    fit
+        A :func:`~pymc_fisher.fit_laplace` result (its ``fit.mean_vector`` is the point).
+        Required (it has a default only so that the model, first as in every public function,
+        can come from the context). The old order ``summary(fit, model)`` still works, with a
+        ``FutureWarning``.
     mcmc
         An MCMC ``DataTree`` of the same model: adds the posterior sd, the Laplace standard
         error and the Cramér–Rao bound ``√diag(I⁻¹)`` (expected information at the posterior
@@ -145,6 +160,13 @@ def summary(
         ``True``: information of the log-posterior (observed: the Laplace precision; expected:
         the likelihood's expected information plus the prior's curvature); ``False``: of the
         likelihood alone (classical standard errors; the two agree under flat priors).
+
+    Raises
+    ------
+    TypeError
+        If ``fit`` is not given.
+    FisherError
+        If ``fit`` is not a fit of ``model`` (its parameters differ).
 
     Returns
     -------
@@ -171,22 +193,22 @@ def summary(
     >>> with pm.Model() as model:
     ...     mu = pm.Flat("mu")
     ...     y = pm.Normal("y", mu, 2.0, observed=np.array([1.0, 2.0, 3.0, 4.0]))
-    >>> table = summary(fit_laplace(model, random_seed=0), model)
+    >>> table = summary(model, fit_laplace(model, random_seed=0))
     >>> table.loc["mu", ["estimate", "se_observed", "se_expected"]].round(6).tolist()
     [2.5, 1.0, 1.0]
     """
-    model = pm.modelcontext(model)
+    model, data = _model_and_fit(model, fit)
     notes: list[str] = []
     mg = graph_of(model, "unconstrained")
-    fit = data["fit"]
-    labels_fit = [str(v) for v in fit["mean_vector"].coords["rows"].values]
+    fit_group = data["fit"]
+    labels_fit = [str(v) for v in fit_group["mean_vector"].coords["rows"].values]
     if labels_fit != list(mg.layout.labels):
         raise FisherError(
             f"The fit's parameters {labels_fit} are not this model's {list(mg.layout.labels)}: "
             "pass the model that was fitted."
         )
-    theta = np.asarray(fit["mean_vector"].values, dtype=float)
-    point = _unconstrained_point(mg.layout, theta)
+    theta = np.asarray(fit_group["mean_vector"].values, dtype=float)
+    point = mg.layout.unravel(theta)
     labels, estimate, grads = delta_jacobian(model, theta)
 
     observed, expected = _observed_and_expected(model, point, include_prior, notes)

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pymc as pm
 import pytest
 
+from pymc_fisher.bench.data import german_credit_data
 from pymc_fisher.errors import NotPositiveDefiniteError
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gc2011"
+from tests import models
 
 
 def german_credit() -> tuple[np.ndarray, np.ndarray]:
     """Girolami & Calderhead's design [1, Z] (Z standardised, ddof=1) and labels t = y − 1."""
-    raw = np.loadtxt(DATA / "german.csv", delimiter=",", skiprows=1)
-    z = raw[:, :-1]
-    z = (z - z.mean(axis=0)) / z.std(axis=0, ddof=1)
-    return np.column_stack([np.ones(len(z)), z]), raw[:, -1] - 1.0
+    x, t, _ = german_credit_data()
+    return x, t.astype(float)
 
 
 # the posterior of log σ has an exponential right tail: k̂ sits near 0.7 and may warn
@@ -44,12 +41,8 @@ def test_bda3_normal_flat_priors():
 
 @pytest.fixture(scope="module")
 def german_model() -> pm.Model:
-    """The paper's model: w ~ N(0, 100 I), t ~ Bernoulli(logit⁻¹(X w)); compiled once."""
-    x, t = german_credit()
-    with pm.Model() as model:
-        w = pm.Normal("w", 0.0, 10.0, shape=x.shape[1])
-        pm.Bernoulli("y", logit_p=x @ w, observed=t)
-    return model
+    """The paper's model, the study target: w ~ N(0, 100 I), t ~ Bernoulli(logit⁻¹(X w))."""
+    return models.german_credit()
 
 
 def test_german_credit_covariance_equals_numpy_exact_inverse_hessian(german_model):
@@ -76,7 +69,8 @@ def test_german_credit_covariance_equals_numpy_exact_inverse_hessian(german_mode
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
 def test_flat_prior_glm_standard_errors_equal_statsmodels(family):
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm  # a test dependency: missing is a failure, not a skip
+
     rng = np.random.default_rng(7)
     x = np.column_stack([np.ones(200), rng.normal(size=(200, 2))])
     beta = np.array([0.3, -0.5, 0.8])
@@ -276,3 +270,14 @@ def test_batched_draws_equal_row_by_row_evaluation(german_model):
     logp_fn = pytensor.function([fns.mg.theta], fns.mg.logp(), mode="FAST_COMPILE")
     np.testing.assert_allclose(logp, [logp_fn(r) for r in rows], rtol=1e-12)
     assert all(v.shape[0] == 5 for v in values)
+
+
+def test_too_few_draws_for_a_pareto_tail_give_nan():
+    # ArviZ's tail fit needs 5 of the largest ceil(min(n/5, 3√n)) ratios: n ≥ 25
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
+    few = fit_laplace(model, draws=24, random_seed=0)
+    assert np.isnan(few.diagnostics.pareto_k.item())
+    enough = fit_laplace(model, draws=25, random_seed=0)
+    assert enough.diagnostics.pareto_k.item() == -np.inf  # the Gaussian posterior is exact

@@ -30,6 +30,7 @@ PUBLIC = {
     "NoObservedVariablesError",
     "NonFiniteInformationError",
     "NonFiniteLogDensityError",
+    "NonFinitePointError",
     "NotPositiveDefiniteError",
     "ParetoKWarning",
     "PlotError",
@@ -50,6 +51,7 @@ PUBLIC = {
     "plot_integration_time",
     "plot_laplace_pair",
     "plot_matrix_heatmap",
+    "posterior_fisher_information",
     "sample",
     "summary",
 }

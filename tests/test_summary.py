@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytest
+import statsmodels.api as sm  # a test dependency: a missing one is a failure, not a skip
 from arviz_base import from_dict
 
 from pymc_fisher.laplace import fit_laplace
 from pymc_fisher.summary import summary
-
-sm = pytest.importorskip("statsmodels.api")
 
 
 def glm_data(family: str, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +33,7 @@ def test_flat_prior_glm_matches_statsmodels_including_sandwich(family):
         else:
             pm.Poisson("y", pm.math.exp(x @ b), observed=y)
             fam = sm.families.Poisson()
-    table = summary(fit_laplace(model, random_seed=0), model)
+    table = summary(model, fit_laplace(model, random_seed=0))
     classic = sm.GLM(y, x, family=fam).fit(tol=1e-14)
     robust = sm.GLM(y, x, family=fam).fit(tol=1e-14, cov_type="HC0")
     rows = ["b[Intercept]", "b[x1]", "b[x2]"]
@@ -60,7 +59,7 @@ def test_non_canonical_link_separates_expected_from_observed():
     with pm.Model() as model:
         b = pm.Flat("b", shape=3)
         pm.Bernoulli("y", p=pm.math.invprobit(x @ b), observed=y)
-    table = summary(fit_laplace(model, random_seed=0), model)
+    table = summary(model, fit_laplace(model, random_seed=0))
     probit = sm.families.Binomial(link=sm.families.links.Probit())
     irls = sm.GLM(y, x, family=probit).fit(tol=1e-14)  # IRLS: expected information
     np.testing.assert_allclose(table["estimate"], irls.params, rtol=1e-6)
@@ -85,7 +84,7 @@ def test_constrained_rows_and_mcmc_comparison():
     m = v * y.sum() / sigma**2
     draws = np.random.default_rng(2).normal(m, np.sqrt(v), size=(4, 1000))
     mcmc = from_dict({"posterior": {"mu": draws, "mu2": 3 * draws}})
-    table = summary(fit_laplace(model, random_seed=0), model, mcmc=mcmc)
+    table = summary(model, fit_laplace(model, random_seed=0), mcmc=mcmc)
     np.testing.assert_allclose(table.loc["mu", "se_observed"], np.sqrt(v), rtol=1e-9)
     np.testing.assert_allclose(table.loc["mu", "cramer_rao"], np.sqrt(v), rtol=1e-9)
     np.testing.assert_allclose(table.loc["mu2", "cramer_rao"], 3 * np.sqrt(v), rtol=1e-9)

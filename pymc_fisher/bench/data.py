@@ -1,20 +1,17 @@
 """Benchmark data of Girolami & Calderhead (2011): German credit and stochastic volatility.
 
-The files are not part of the package (an installed ``pymc_fisher`` does not carry them). They
-are looked for in, first match wins:
-
-1. ``$PYMC_FISHER_DATA``, the ``gc2011`` folder itself or a folder that holds it;
-2. in a source checkout only (a ``pyproject.toml`` beside the package),
-   ``<checkout>/../shared/data/gc2011`` (see the README there).
-
-When neither has them, :class:`~pymc_fisher.bench.errors.DataNotFoundError` says where it looked
-and what to set. Only the targets that need the data (``german_credit``,
-``stochastic_volatility``) read it, when they are built.
+The two CSV files (140 KB, see ``gc2011/README.md`` for their source and licence) ship with
+the package as package data, so an installed ``pymc_fisher`` finds them. ``$PYMC_FISHER_DATA``
+overrides them: the ``gc2011`` folder itself or a folder that holds it. When the override holds
+neither file, :class:`~pymc_fisher.bench.errors.DataNotFoundError` says where it looked.
+Only the targets that need the data (``german_credit``, ``stochastic_volatility``) read it,
+when they are built.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +19,27 @@ import pandas as pd
 
 from pymc_fisher.bench.errors import DataNotFoundError
 
-__all__ = ["DATA_ENV_VAR", "data_dir", "german_credit_data", "stochastic_volatility_data"]
+__all__ = [
+    "DATA_ENV_VAR",
+    "PACKAGE_DATA",
+    "data_dir",
+    "german_credit_data",
+    "stochastic_volatility_data",
+]
 
 DATA_ENV_VAR = "PYMC_FISHER_DATA"
-_CHECKOUT = Path(__file__).resolve().parents[2]
+
+#: The files shipped with the package (a folder inside the installed package).
+PACKAGE_DATA = Path(str(resources.files("pymc_fisher.bench") / "gc2011"))
+
+_FILES = ("german.csv", "stochvol_sim2000.csv")
 
 
 def _candidates() -> list[Path]:
     override = os.environ.get(DATA_ENV_VAR)
     if override:
         return [Path(override), Path(override) / "gc2011"]
-    if (_CHECKOUT / "pyproject.toml").is_file():  # a source checkout, not site-packages
-        return [_CHECKOUT.parent / "shared" / "data" / "gc2011"]
-    return []
+    return [PACKAGE_DATA]
 
 
 def data_dir() -> Path:
@@ -43,23 +48,28 @@ def data_dir() -> Path:
     Returns
     -------
     pathlib.Path
-        ``$PYMC_FISHER_DATA`` (or its ``gc2011`` subfolder) when set, else, in a source
-        checkout, ``<checkout>/../shared/data/gc2011``.
+        ``$PYMC_FISHER_DATA`` (or its ``gc2011`` subfolder) when set, else the package's own
+        copy, :data:`PACKAGE_DATA`.
 
     Raises
     ------
     DataNotFoundError
         When no candidate folder holds the files.
+
+    Examples
+    --------
+    >>> sorted(path.name for path in data_dir().glob("*.csv"))
+    ['german.csv', 'stochvol_sim2000.csv']
     """
     candidates = _candidates()
     for folder in candidates:
-        if (folder / "german.csv").is_file() or (folder / "stochvol_sim2000.csv").is_file():
+        if any((folder / name).is_file() for name in _FILES):
             return folder
-    looked = f"looked in {', '.join(map(str, candidates))}" if candidates else "not set"
     raise DataNotFoundError(
-        f"the Girolami & Calderhead (2011) benchmark data are not installed with pymc_fisher "
-        f"({DATA_ENV_VAR} {looked}); set {DATA_ENV_VAR} to the folder holding german.csv and "
-        "stochvol_sim2000.csv"
+        f"the Girolami & Calderhead (2011) benchmark data are not in "
+        f"{', '.join(map(str, candidates))} ({DATA_ENV_VAR}={os.environ.get(DATA_ENV_VAR)!r}); "
+        f"set {DATA_ENV_VAR} to the folder holding german.csv and stochvol_sim2000.csv, or "
+        f"unset it for the copy installed with pymc_fisher"
     )
 
 

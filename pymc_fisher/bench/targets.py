@@ -13,8 +13,8 @@ name                          dim    reference
 ``gaussian``                  3      exact: independent normals with known means and sds
 ``eight_schools_centered``    10     none (attach one from a long run with :func:`with_reference`)
 ``eight_schools_noncentered`` 10     none
-``german_credit``             25     none (data: ``../shared/data/gc2011``)
-``stochastic_volatility``     2003   none (data: ``../shared/data/gc2011``)
+``german_credit``             25     none (data: ``bench/gc2011``, shipped with the package)
+``stochastic_volatility``     2003   none (data: ``bench/gc2011``, shipped with the package)
 ============================  =====  ==============================================================
 """
 

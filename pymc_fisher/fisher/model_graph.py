@@ -12,7 +12,7 @@ Laplace, the sampler's metric) differentiates graphs of ``ModelGraph.theta``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
@@ -20,14 +20,28 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.logprob.transforms import LogOddsTransform, LogTransform
 from pymc.model.transform.conditioning import remove_value_transforms
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
 
-from pymc_fisher.errors import DiscreteVariableError, NoObservedVariablesError
+from pymc_fisher.compile import cached
+from pymc_fisher.errors import NoObservedVariablesError
 from pymc_fisher.labels import ParameterLayout, parameter_layout
+from pymc_fisher.validation import check_continuous
 
-__all__ = ["Factor", "ModelGraph", "Space", "depends_on", "model_graph", "point_shapes"]
+__all__ = [
+    "Factor",
+    "ModelGraph",
+    "Space",
+    "depends_on",
+    "graph_of",
+    "model_graph",
+    "point_shapes",
+    "substitute",
+    "theta_replacements",
+    "value_shapes",
+]
 
 Space = Literal["unconstrained", "constrained"]
 
@@ -80,10 +94,9 @@ class ModelGraph(NamedTuple):
     potentials: tuple[TensorVariable, ...]
     replacements: dict
 
-    def to_theta(self, graphs: Sequence[TensorVariable]) -> list[TensorVariable]:
-        """Re-express graphs of the model's random variables as graphs of θ."""
-        rv_free: Any = self.model.replace_rvs_by_values(list(graphs))
-        return cast(list[TensorVariable], graph_replace(rv_free, self.replacements, strict=False))
+    def to_theta(self, graphs: Sequence[Variable]) -> list[TensorVariable]:
+        """Re-express graphs of the model's random and value variables as graphs of θ."""
+        return substitute(self.model, graphs, self.replacements)
 
     @property
     def observed_factors(self) -> tuple[Factor, ...]:
@@ -132,27 +145,64 @@ def _coordinate_name(transform: object | None) -> str:
     return type(transform).__name__
 
 
-def _check_continuous(model: pm.Model) -> None:
-    for rv in model.free_RVs:
-        if rv.type.dtype.startswith(("int", "uint", "bool")):
-            raise DiscreteVariableError(
-                f"Free variable {rv.name!r} is discrete ({rv.type.dtype}), so the log-density has "
-                f"no derivative with respect to it. Observe it, marginalize it out "
-                f"(pymc_extras.marginalize), or fix it with pm.do(model, {{{rv.name!r}: value}})."
-            )
+def theta_replacements(
+    values: Sequence[TensorVariable], shapes: Sequence[tuple[int, ...]], theta: TensorVariable
+) -> dict[TensorVariable, TensorVariable]:
+    """Each value variable -> its slice of the raveled ``theta``, reshaped and cast.
+
+    The variables take consecutive slices of ``theta`` in the order given; each slice is cast
+    to its variable's dtype, so a float32 model's graphs stay float32 inside while θ is float64.
+    """
+    replace: dict[TensorVariable, TensorVariable] = {}
+    start = 0
+    for value, shape in zip(values, shapes, strict=True):
+        size = int(np.prod(shape, dtype=int))
+        piece = theta[start : start + size]
+        replace[value] = cast(TensorVariable, piece.reshape(shape).astype(value.type.dtype))
+        start += size
+    return replace
+
+
+def substitute(
+    model: pm.Model, graphs: Sequence[Variable], replacements: Mapping[Any, Any]
+) -> list[TensorVariable]:
+    """Graphs of ``model``'s random (or value) variables as graphs of what replaces the values.
+
+    The random variables are first replaced by their value variables (PyMC's
+    ``replace_rvs_by_values``), then the value variables by ``replacements`` (θ's slices).
+    """
+    rv_free: Any = model.replace_rvs_by_values(list(graphs))
+    return cast(list[TensorVariable], graph_replace(rv_free, dict(replacements), strict=False))
+
+
+def value_shapes(model: pm.Model) -> dict[str, tuple[int, ...]]:
+    """Shapes of the model's value variables: their static types when known, else its initial point.
+
+    The initial point compiles a function; static shapes (``shape=8``, data of fixed size) cost
+    nothing.
+    """
+    static = {v.name: v.type.shape for v in model.value_vars}
+    if all(None not in shape for shape in static.values()):
+        return {name: tuple(int(n) for n in shape) for name, shape in static.items()}
+    return {k: np.shape(v) for k, v in model.initial_point().items()}
 
 
 def model_graph(
-    model: pm.Model, shapes: dict[str, tuple[int, ...]], space: Space = "unconstrained"
+    model: pm.Model,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
+    space: Space = "unconstrained",
 ) -> ModelGraph:
-    """Express ``model``'s factors as graphs of one raveled vector θ.
+    """Express ``model``'s factors as graphs of one raveled vector θ (uncached: see ``graph_of``).
 
     Parameters
     ----------
     model
         A PyMC model with continuous free variables.
     shapes
-        The shape of each value variable by name (unconstrained names; from a point).
+        The shape of each value variable by (unconstrained) name, e.g. from a point; default:
+        read from the model. Used in the unconstrained space only: in the constrained space θ
+        holds the variables' own values, whose shapes are read from the model without its
+        transforms (a simplex of ``K`` entries has ``K - 1`` unconstrained ones).
     space
         ``"unconstrained"`` (θ = value variables) or ``"constrained"`` (θ = untransformed values).
 
@@ -165,26 +215,20 @@ def model_graph(
     DiscreteVariableError
         If a free variable is discrete.
     """
-    _check_continuous(model)
+    check_continuous(model)
     transforms = {rv.name: model.rvs_to_transforms.get(rv) for rv in model.free_RVs}
     order = [rv.name for rv in model.free_RVs]
     if space == "constrained":
-        constrained_name = {model.rvs_to_values[rv].name: rv.name for rv in model.free_RVs}
-        shapes = {constrained_name.get(k, k): v for k, v in shapes.items()}
-        model = remove_value_transforms(model)
-    layout = parameter_layout(model, shapes, order=order)
+        model = _without_value_transforms(model)
+        shapes = value_shapes(model)
+    elif shapes is None:
+        shapes = value_shapes(model)
+    layout = parameter_layout(model, dict(shapes), order=order)
     value_of = {model.rvs_to_values[rv].name: model.rvs_to_values[rv] for rv in model.free_RVs}
     value_vars = [value_of[name] for name in layout.names]
 
     theta = pt.vector("theta", dtype="float64")
-    replace = {
-        value: theta[s].reshape(shape).astype(value.type.dtype)
-        for value, s, shape in zip(value_vars, layout.slices, layout.shapes, strict=True)
-    }
-
-    def in_theta(graphs: Sequence[TensorVariable]) -> list[TensorVariable]:
-        rv_free: Any = model.replace_rvs_by_values(list(graphs))
-        return cast(list[TensorVariable], graph_replace(rv_free, replace, strict=False))
+    replace = theta_replacements(value_vars, layout.shapes, theta)
 
     factors = []
     # one call for every variable's log density: PyMC's logp derivation per call dominates
@@ -200,14 +244,39 @@ def model_graph(
         else:  # no parameter list: no closed form, Monte Carlo only
             raw_params = [i for i in node.inputs if not _is_rng(i)]
         value = model.rvs_to_values[rv]
-        *params, logp_theta = in_theta([*raw_params, logp])
+        *params, logp_theta = substitute(model, [*raw_params, logp], replace)
         value_theta = value if observed else replace[value]
         coordinate = None if observed else _coordinate_name(transforms.get(rv.name))
         if space == "constrained" and not observed:
             coordinate = "identity"
         factors.append(Factor(rv.name, rv, op, tuple(params), value_theta, logp_theta, coordinate))
-    potentials = tuple(in_theta(model.potentials)) if model.potentials else ()
+    potentials = tuple(substitute(model, model.potentials, replace)) if model.potentials else ()
     return ModelGraph(model, space, theta, layout, tuple(factors), potentials, replace)
+
+
+def _without_value_transforms(model: pm.Model) -> pm.Model:
+    """``remove_value_transforms(model)``, also for a model with initial values.
+
+    PyMC's model-to-graph conversion refuses ``initval=...``, which an ``ordered`` variable
+    needs (its default initial point, all zeros, is outside the transform's domain). Initial
+    values matter only for the initial point, and the constrained model's is read for shapes
+    alone (points come from the original model), so the copy is made without them.
+    """
+    initial_values = model.rvs_to_initial_values
+    try:
+        model.rvs_to_initial_values = {rv: None for rv in initial_values}
+        return remove_value_transforms(model)
+    finally:
+        model.rvs_to_initial_values = initial_values
+
+
+def graph_of(model: pm.Model, space: Space = "unconstrained") -> ModelGraph:
+    """The model's graphs in ``space``, built once per model (and shapes: see ``compile.cached``).
+
+    Every facade builds a model's graphs through this function, so they are built once and
+    share one θ.
+    """
+    return cached(model, ("model_graph", space), lambda: model_graph(model, space=space))
 
 
 def _is_rng(var: TensorVariable) -> bool:

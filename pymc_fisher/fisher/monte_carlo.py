@@ -24,6 +24,7 @@ from pytensor.tensor.random.type import RandomType
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.fisher.model_graph import Factor, ModelGraph
+from pymc_fisher.seeds import RandomSeed, seed_sequence
 
 __all__ = ["MonteCarloInformation", "monte_carlo_information", "score_draw_function"]
 
@@ -84,13 +85,13 @@ def monte_carlo_information(
     theta: np.ndarray,
     *,
     draws: int,
-    random_seed: int | None,
+    random_seed: RandomSeed,
 ) -> MonteCarloInformation:
     """Σ over ``factors`` of the Monte Carlo expected information at ``theta``."""
     d = mg.layout.size
     mean = np.zeros((d, d))
     variance = np.zeros((d, d))
-    seeds = np.random.SeedSequence(random_seed).spawn(len(factors))
+    seeds = seed_sequence(random_seed).spawn(len(factors))
     for factor, seed in zip(factors, seeds, strict=True):
         # compiled once per model and factor; its generator is reseeded for every call
         fn = cached(

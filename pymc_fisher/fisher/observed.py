@@ -8,7 +8,7 @@ from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.fisher.model_graph import ModelGraph
 
-__all__ = ["negative_hessian"]
+__all__ = ["negative_hessian", "observed_information_graph"]
 
 
 def negative_hessian(target: TensorVariable, theta: TensorVariable) -> TensorVariable:
@@ -29,6 +29,3 @@ def observed_information_graph(mg: ModelGraph, *, include_prior: bool = False) -
     """
     target = mg.logp() if include_prior else mg.loglik()
     return negative_hessian(target, mg.theta)
-
-
-__all__ += ["observed_information_graph"]

@@ -7,14 +7,15 @@ its own name (``sigma``, constrained), and may mix the two. Names of other model
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.compile import Function
 
 from pymc_fisher.compile import cached, compile_function
-from pymc_fisher.errors import MissingPointValueError
+from pymc_fisher.errors import MissingPointValueError, NonFinitePointError
 
 __all__ = ["resolve_point"]
 
@@ -35,7 +36,21 @@ def _transform_functions(model: pm.Model):
             x = transform.forward(x, *inputs)
         forwards.append(pt.as_tensor(x))
     forward = compile_function(list(placeholders.values()), forwards, name="to_unconstrained")
-    return backward, forward
+    return _casting_inputs(backward), _casting_inputs(forward)
+
+
+def _casting_inputs(fn: Function) -> Callable[..., list[np.ndarray]]:
+    """``fn`` taking float64 arrays for inputs of any float dtype (a float32 model's values).
+
+    PyTensor refuses to downcast an input; a point is float64 (``ParameterLayout.ravel``),
+    whatever ``floatX`` the model was built with.
+    """
+    dtypes = [i.variable.type.dtype for i in fn.maker.inputs]
+
+    def call(*args: object) -> list[np.ndarray]:
+        return fn(*[np.asarray(a, dtype=d) for a, d in zip(args, dtypes, strict=True)])
+
+    return call
 
 
 def resolve_point(
@@ -75,6 +90,7 @@ def resolve_point(
             f"model's initial point."
         )
     as_array = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+    _check_finite_values(as_array, set(names) | set(value_names))
     pairs = list(zip(names, value_names, strict=True))
     # what the point fixes in each space (an untransformed variable is the same in both)
     fixed_unc = {v: as_array[v] for n, v in pairs if v in as_array}
@@ -105,5 +121,48 @@ def resolve_point(
     unconstrained = {
         v: np.asarray(u, dtype=float).reshape(shapes[v]) for v, u in unconstrained.items()
     }
+    _check_in_support(unconstrained, fixed_con, pairs)
     constrained = {n: np.asarray(c, dtype=float) for n, c in constrained.items()}
     return unconstrained, constrained
+
+
+def _check_finite_values(values: Mapping[str, np.ndarray], free: set[str]) -> None:
+    """Raise ``NonFinitePointError`` naming each free variable given a NaN or infinite value."""
+    bad = {name: value for name, value in values.items() if name in free}
+    bad = {name: value for name, value in bad.items() if not np.all(np.isfinite(value))}
+    if bad:
+        what = ", ".join(f"{name!r} ({_first_non_finite(v)})" for name, v in bad.items())
+        raise NonFinitePointError(
+            f"The point's value of {what} is not finite. Give every free variable a finite "
+            f"value (or leave it out of the point for the model's initial value)."
+        )
+
+
+def _check_in_support(
+    unconstrained: Mapping[str, np.ndarray],
+    given_constrained: Mapping[str, np.ndarray],
+    pairs: list[tuple[str, str]],
+) -> None:
+    """Raise ``NonFinitePointError`` for a constrained value its transform cannot map.
+
+    A finite value outside a variable's support (``sigma = -1``) has no unconstrained
+    coordinate: the transform gives NaN or an infinity (``log(-1)``, ``log(0)``).
+    """
+    outside = [
+        name
+        for name, value_name in pairs
+        if name in given_constrained and not np.all(np.isfinite(unconstrained[value_name]))
+    ]
+    if outside:
+        raise NonFinitePointError(
+            f"The point's value of {outside} is outside the variable's support (its transform "
+            f"to the unconstrained space is not finite there). Give a value inside the support."
+        )
+
+
+def _first_non_finite(value: np.ndarray) -> str:
+    flat = np.ravel(value)
+    index = int(np.flatnonzero(~np.isfinite(flat))[0])
+    entry = tuple(int(i) for i in np.unravel_index(index, np.shape(value)))
+    where = "" if np.ndim(value) == 0 else f" at {entry}"
+    return f"{flat[index]}{where}"

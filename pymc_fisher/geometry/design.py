@@ -32,6 +32,8 @@ from pymc_fisher.geometry.points import (
     theta_of,
     unconstrained_point,
 )
+from pymc_fisher.seeds import RandomSeed, as_generator
+from pymc_fisher.validation import check_option, reject_inapplicable
 
 __all__ = ["DesignResult", "DesignVariableError", "design_loss", "optimize_design"]
 
@@ -96,7 +98,18 @@ def _design_data(model: pm.Model, data_name: str):
     return var
 
 
-def _parameter_points(model, ig, point, space, draws, random_seed) -> np.ndarray:
+def _only_design_data(model: pm.Model) -> str:
+    """The name of the model's only floating-point ``pm.Data`` container."""
+    names = [d.name for d in model.data_vars if d.type.dtype.startswith("float")]
+    if len(names) != 1:
+        raise DesignVariableError(
+            f"The model has {len(names)} floating-point pm.Data containers ({names}): name the "
+            f"design, optimize_design(model, data_name=...)."
+        )
+    return names[0]
+
+
+def _parameter_points(model, ig, point, space, max_draws, random_seed) -> np.ndarray:
     layout = ig.mg.layout
     if point is None:
         point = model.initial_point()
@@ -104,8 +117,8 @@ def _parameter_points(model, ig, point, space, draws, random_seed) -> np.ndarray
         return theta_of(model, layout, point, space)[None, :]
     ds = posterior_points(point, model)
     n = ds.sizes["sample"]
-    if draws is not None and draws < n:
-        keep = np.sort(np.random.default_rng(random_seed).choice(n, size=draws, replace=False))
+    if max_draws is not None and max_draws < n:
+        keep = np.sort(as_generator(random_seed).choice(n, size=max_draws, replace=False))
         ds = ds.isel(sample=keep)
     if space == "constrained":
         return dataset_thetas(ds, layout)
@@ -132,7 +145,7 @@ def design_loss(
     *,
     criterion: Criterion = "D",
     vars: Sequence[object] | None = None,
-    space: Space = "constrained",
+    space: Space = "unconstrained",
 ) -> tuple[LikelihoodInformation, Function]:
     """Compile ``(θ, design) -> (loss, ∂loss/∂design)`` for one parameter point.
 
@@ -144,8 +157,8 @@ def design_loss(
     DesignVariableError
         If ``data_name`` is not a floating-point ``pm.Data`` container the information uses.
     """
-    if criterion not in CRITERIA:
-        raise ValueError(f"Unknown criterion {criterion!r}; choose among {CRITERIA}.")
+    check_option("criterion", criterion, CRITERIA)
+    check_option("space", space, Space)
     _design_data(model, data_name)
     ig = information_graph(model, space=space, vars=vars)
     copies = shared_in([ig.information], data_name)
@@ -173,17 +186,17 @@ def design_loss(
 
 
 def optimize_design(
-    model: pm.Model,
-    data_name: str,
+    model: pm.Model | None = None,
+    data_name: str | None = None,
     *,
     point: Mapping[str, object] | object | None = None,
     criterion: Criterion = "D",
     bounds: tuple[float, float] | np.ndarray | None = None,
     initial: np.ndarray | None = None,
     vars: Sequence[object] | None = None,
-    space: Space = "constrained",
-    draws: int | None = None,
-    random_seed: int | None = None,
+    space: Space = "unconstrained",
+    max_draws: int | None = None,
+    random_seed: RandomSeed = None,
     maxiter: int = 1000,
     tol: float = 1e-12,
 ) -> DesignResult:
@@ -192,9 +205,11 @@ def optimize_design(
     Parameters
     ----------
     model
-        The model; the design enters the likelihood through the container.
+        The model (default: the one in context); the design enters the likelihood through
+        the container.
     data_name
-        Name of the ``pm.Data`` container holding the design (e.g. covariate values, times).
+        Name of the ``pm.Data`` container holding the design (e.g. covariate values, times);
+        default: the model's only floating-point ``pm.Data`` container.
     point
         Parameter values (a dict keyed by variable or value-variable names) for a locally
         optimal design (default: the model's initial point), or a ``DataTree`` whose
@@ -209,12 +224,13 @@ def optimize_design(
     vars
         Free variables whose information block the criterion uses (default all).
     space
-        Coordinates of the information: the model's parameters (``"constrained"``) or its value
-        variables. D-optimal designs do not depend on it; A and E designs do.
-    draws
+        Coordinates of the information: the model's value variables (``"unconstrained"``, as
+        everywhere in the package) or its parameters (``"constrained"``). D-optimal designs do
+        not depend on it; A and E designs do.
+    max_draws
         At most this many posterior draws, chosen at random with ``random_seed``.
     random_seed
-        Seed for the choice of draws.
+        Seed for the choice of draws: anything ``pm.sample`` takes.
     maxiter, tol
         L-BFGS-B's iteration limit and ``ftol``/``gtol``.
 
@@ -228,7 +244,7 @@ def optimize_design(
     ------
     DesignVariableError
         If ``data_name`` is not a floating-point ``pm.Data`` container, or the information
-        does not depend on it.
+        does not depend on it, or it is not given and the model has no single such container.
     NotPositiveDefiniteError
         If the information is singular or not finite at the initial design.
 
@@ -242,10 +258,17 @@ def optimize_design(
     Chaloner, K. & Verdinelli, I. (1995). Bayesian experimental design: a review.
     *Statistical Science* 10(3), 273–304.
     """
+    model = pm.modelcontext(model)
+    reject_inapplicable(
+        {"random_seed": random_seed is not None and max_draws is None},
+        when="max_draws=None",
+        advice="the seed chooses the draws that max_draws keeps; leave it out, or set max_draws.",
+    )
+    data_name = data_name if data_name is not None else _only_design_data(model)
     data = _design_data(model, data_name)
     ig, fn = design_loss(model, data_name, criterion=criterion, vars=vars, space=space)
 
-    thetas = _parameter_points(model, ig, point, space, draws, random_seed)
+    thetas = _parameter_points(model, ig, point, space, max_draws, random_seed)
     current = np.asarray(data.get_value(), dtype=data.type.dtype)
     x0 = current if initial is None else np.asarray(initial, dtype=data.type.dtype)
     shape = x0.shape

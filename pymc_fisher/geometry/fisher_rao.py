@@ -25,6 +25,7 @@ from pymc_fisher.fisher.model_graph import Space
 from pymc_fisher.geometry.geodesic_solver import minimize_action, solve_geodesic
 from pymc_fisher.geometry.graphs import information_graph
 from pymc_fisher.geometry.points import theta_of
+from pymc_fisher.validation import check_option
 
 __all__ = ["Geodesic", "GeodesicError", "fisher_rao_distance", "geodesic"]
 
@@ -88,9 +89,9 @@ def _compiled(model: pm.Model, space: Space):
 
 
 def geodesic(
-    model: pm.Model,
-    point_a: Mapping[str, object],
-    point_b: Mapping[str, object],
+    model: pm.Model | None = None,
+    point_a: Mapping[str, object] | None = None,
+    point_b: Mapping[str, object] | None = None,
     *,
     space: Space = "unconstrained",
     segments: int = 32,
@@ -102,10 +103,12 @@ def geodesic(
     Parameters
     ----------
     model
-        The model; the metric is the expected Fisher information of its likelihood over all
-        free variables.
+        The model (default: the one in context); the metric is the expected Fisher
+        information of its likelihood over all free variables.
     point_a, point_b
         End points, keyed by variable names (constrained values) or value-variable names.
+        Required (they have defaults only so that the model, first as in every public
+        function, can come from the context).
     space
         Coordinates the equation is solved in. The geodesic and its length do not depend on
         them; ``"unconstrained"`` keeps the path inside the support.
@@ -137,6 +140,10 @@ def geodesic(
 
     Atkinson, C. & Mitchell, A. F. S. (1981). Rao's distance measure. *Sankhyā A* 43, 345–365.
     """
+    model = pm.modelcontext(model)
+    check_option("space", space, Space)
+    if point_a is None or point_b is None:
+        raise TypeError("geodesic needs both end points, point_a and point_b.")
     ig, fn = _compiled(model, space)
     theta_a = theta_of(model, ig.mg.layout, point_a, space)
     theta_b = theta_of(model, ig.mg.layout, point_b, space)
@@ -173,9 +180,9 @@ def geodesic(
 
 
 def fisher_rao_distance(
-    model: pm.Model,
-    point_a: Mapping[str, object],
-    point_b: Mapping[str, object],
+    model: pm.Model | None = None,
+    point_a: Mapping[str, object] | None = None,
+    point_b: Mapping[str, object] | None = None,
     *,
     space: Space = "unconstrained",
     tol: float = 1e-6,
@@ -189,9 +196,10 @@ def fisher_rao_distance(
     Parameters
     ----------
     model
-        The model.
+        The model (default: the one in context).
     point_a, point_b
-        End points, keyed by variable names (constrained values) or value-variable names.
+        End points, keyed by variable names (constrained values) or value-variable names
+        (required).
     space
         ``"unconstrained"`` or ``"constrained"`` coordinates for the solve.
     tol
@@ -234,6 +242,8 @@ def fisher_rao_distance(
     >>> bool(abs(d - exact) < 1e-6)
     True
     """
+    if point_a is None or point_b is None:
+        raise TypeError("fisher_rao_distance needs both end points, point_a and point_b.")
     result = geodesic(model, point_a, point_b, space=space, tol=tol)
     if not result.converged:
         raise GeodesicError(

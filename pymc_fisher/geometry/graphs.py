@@ -20,7 +20,7 @@ from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoObservedVariablesError
 from pymc_fisher.fisher.expected import expected_information_graph, split_factors
-from pymc_fisher.fisher.model_graph import ModelGraph, Space, model_graph, point_shapes
+from pymc_fisher.fisher.model_graph import ModelGraph, Space, graph_of
 
 __all__ = [
     "LikelihoodInformation",
@@ -76,7 +76,7 @@ def selected_names(model: pm.Model, vars: Sequence[object] | None) -> list[str]:
 
 
 def information_graph(
-    model: pm.Model, *, space: Space = "constrained", vars: Sequence[object] | None = None
+    model: pm.Model, *, space: Space = "unconstrained", vars: Sequence[object] | None = None
 ) -> LikelihoodInformation:
     """Build the likelihood's expected information over ``vars`` as a graph of θ.
 
@@ -87,8 +87,7 @@ def information_graph(
     NoClosedFormError
         If an observed distribution has no closed-form information.
     """
-    shapes = point_shapes(model.initial_point())
-    mg = model_graph(model, shapes, space)
+    mg = graph_of(model, space)
     if not mg.observed_factors:
         raise NoObservedVariablesError(
             "The model has no observed variables, so its likelihood carries no information."

@@ -31,9 +31,10 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import compile_function
-from pymc_fisher.errors import DiscreteVariableError, FisherError, UnsupportedModelError
+from pymc_fisher.errors import FisherError, UnsupportedModelError
 from pymc_fisher.geometry.graphs import information_graph, logdet_graph, selected_names, shared_in
 from pymc_fisher.geometry.points import constrained_point
+from pymc_fisher.validation import check_continuous
 
 __all__ = ["ImproperJeffreysError", "jeffreys_prior"]
 
@@ -93,13 +94,12 @@ def _replace_priors(model: pm.Model, names: Sequence[str]) -> pm.Model:
 def _check_vars(model: pm.Model, names: Sequence[str]) -> None:
     by_name = {rv.name: rv for rv in model.free_RVs}
     observed_ancestors = set(ancestors(list(model.observed_RVs)))
+    check_continuous(
+        model, names, advice="The Fisher information, hence √det I, is not defined for it: "
+        "leave it out of vars.",
+    )  # fmt: skip
     for name in names:
         rv = by_name[name]
-        if rv.type.dtype.startswith(("int", "uint", "bool")):
-            raise DiscreteVariableError(
-                f"Variable {name!r} is discrete: the Fisher information, hence √det I, is not "
-                f"defined for it. Leave it out of vars."
-            )
         if rv not in observed_ancestors:
             raise ImproperJeffreysError(
                 f"Variable {name!r} does not enter the likelihood, so det I ≡ 0 and "
@@ -107,14 +107,16 @@ def _check_vars(model: pm.Model, names: Sequence[str]) -> None:
             )
 
 
-def jeffreys_prior(model: pm.Model, vars: Sequence[object] | None = None) -> pm.Model:
+def jeffreys_prior(
+    model: pm.Model | None = None, *, vars: Sequence[object] | None = None
+) -> pm.Model:
     r"""Replace the priors of ``vars`` by the Jeffreys prior ``p(θ) ∝ √det I(θ)``.
 
     Parameters
     ----------
     model
         A PyMC model with observed variables whose distributions have closed-form Fisher
-        information.
+        information (default: the one in context).
     vars
         Free variables (names or variables) that get the Jeffreys prior jointly; default all.
         Others keep their priors, and ``I`` is the block of the information over ``vars``, a
@@ -176,6 +178,7 @@ def jeffreys_prior(model: pm.Model, vars: Sequence[object] | None = None) -> pm.
     >>> [v.name for v in jeffreys.potentials]
     ['jeffreys_log_density']
     """
+    model = pm.modelcontext(model)
     names = selected_names(model, vars)
     _check_vars(model, names)
     new = _replace_priors(model, names)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
 import pymc as pm
@@ -12,7 +11,7 @@ from arviz_stats.base import array_stats
 from pytensor.compile.mode import Mode
 
 from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME
-from pymc_fisher.laplace.graphs import laplace_functions
+from pymc_fisher.laplace.graphs import Curvature, laplace_functions
 from pymc_fisher.laplace.groups import data_groups, matrix, posterior_group, unconstrained_group
 from pymc_fisher.laplace.mode import find_mode
 from pymc_fisher.linalg import (
@@ -24,11 +23,19 @@ from pymc_fisher.linalg import (
     gaussian_logpdf,
     regularized_precision,
 )
+from pymc_fisher.seeds import RandomSeed, as_generator
+from pymc_fisher.validation import check_option, reject_inapplicable
 
 __all__ = ["ParetoKWarning", "fit_laplace", "pareto_k"]
 
 PARETO_K_THRESHOLD = 0.7
 
+#: Fewest draws with a Pareto k̂: ArviZ fits the largest ceil(min(n/5, 3√n)) ratios and needs
+#: at least 5 of them, so n ≥ 25.
+MIN_PARETO_DRAWS = 25
+
+#: ``gtol``'s default in float64: far above its rounding, far below any statistical scale.
+GTOL = 1e-9
 
 # What to do when log p runs away along a ray (find_mode's ModeNotFoundError).
 _NO_MODE_ADVICE = {
@@ -54,10 +61,13 @@ def pareto_k(log_ratios: np.ndarray) -> float:
     """PSIS k̂ (ArviZ) of importance ratios ``log p − log q`` from independent draws of q.
 
     Returns ``-inf`` when the log-ratios are constant to rounding (the Gaussian is exact: the
-    ratios are bounded, and ArviZ's tail fit is undefined). Non-finite log-ratios (a draw with
+    ratios are bounded, and ArviZ's tail fit is undefined), and NaN for fewer than
+    ``MIN_PARETO_DRAWS`` draws (too few for a tail). Non-finite log-ratios (a draw with
     ``log p = −∞``) count as ratio 0.
     """
     log_ratios = np.asarray(log_ratios, dtype=float).ravel()
+    if log_ratios.size < MIN_PARETO_DRAWS:
+        return float("nan")
     log_ratios = np.where(np.isnan(log_ratios), -np.inf, log_ratios)
     finite = log_ratios[np.isfinite(log_ratios)]
     if finite.size == 0:
@@ -70,17 +80,24 @@ def pareto_k(log_ratios: np.ndarray) -> float:
     return float(khat)
 
 
+def default_gtol(model: pm.Model) -> float:
+    """``gtol``'s default: ``1e-9``, or ``100 ε`` of the model's least precise value variable."""
+    dtypes = [np.dtype(v.type.dtype) for v in model.value_vars]
+    eps = max((float(np.finfo(d).eps) for d in dtypes if d.kind == "f"), default=0.0)
+    return max(GTOL, 100 * eps)
+
+
 def fit_laplace(
     model: pm.Model | None = None,
     *,
     draws: int = 1000,
     chains: int = 1,
     jacobian: bool = True,
-    curvature: Literal["observed", "expected"] = "observed",
+    curvature: Curvature = "observed",
     on_non_positive_definite: NonPositiveDefinitePolicy = "error",
     initvals: dict[str, np.ndarray] | None = None,
-    random_seed: int | np.random.Generator | None = None,
-    gtol: float = 1e-9,
+    random_seed: RandomSeed = None,
+    gtol: float | None = None,
     maxiter: int = 200,
     softabs_alpha: float = SOFTABS_ALPHA,
     compile_mode: str | Mode | None = LAPLACE_MODE_NAME,
@@ -118,13 +135,16 @@ def fit_laplace(
         Starting values by variable name (constrained or value-variable names, as in
         ``pm.sample``); the rest come from the model's initial point.
     random_seed
-        Seed of the Gaussian draws.
+        Seed of the Gaussian draws: anything ``pm.sample`` takes (an int, a ``Generator``, a
+        ``SeedSequence``, ...).
     gtol
-        Converged when ``max |∇ log p| ≤ gtol · max(1, |log p|)``.
+        Converged when ``max |∇ log p| ≤ gtol · max(1, |log p|)``. Default: ``1e-9`` when
+        the model computes in float64, ``100 ε`` of its precision otherwise (``1.2e-5`` for
+        ``floatX="float32"``, whose rounding alone leaves gradients of about ``ε |log p|``).
     maxiter
         Most Newton iterations.
     softabs_alpha
-        Sharpness of the SoftAbs map (``on_non_positive_definite="softabs"``).
+        Sharpness of the SoftAbs map; only with ``on_non_positive_definite="softabs"``.
     compile_mode
         PyTensor compile mode of the fit's functions. ``"LAPLACE"`` (default,
         :data:`pymc_fisher.laplace.compile_mode.LAPLACE_MODE`): PyTensor's canonicalising,
@@ -155,6 +175,9 @@ def fit_laplace(
         ``on_non_positive_definite="error"``.
     pymc_fisher.errors.DiscreteVariableError
         If a free variable is discrete.
+    ValueError
+        If an option is not one of its values, or does not apply (``curvature="expected"``
+        with ``jacobian=False``, ``softabs_alpha`` without ``on_non_positive_definite="softabs"``).
 
     Warns
     -----
@@ -187,19 +210,20 @@ def fit_laplace(
     0.995
     """
     model = pm.modelcontext(model)
-    if curvature not in ("observed", "expected"):
-        raise ValueError(f"curvature must be 'observed' or 'expected', not {curvature!r}.")
+    check_option("curvature", curvature, Curvature)
+    check_option("on_non_positive_definite", on_non_positive_definite, NonPositiveDefinitePolicy)
     if curvature == "expected" and not jacobian:
         raise ValueError(
             "curvature='expected' needs jacobian=True: the expected information of the graph is "
             "defined for the unconstrained density with its log-Jacobian."
         )
-    if on_non_positive_definite not in ("error", "warn", "jitter", "softabs"):
-        raise ValueError(
-            "on_non_positive_definite must be 'error', 'warn', 'jitter' or 'softabs', "
-            f"not {on_non_positive_definite!r}."
+    if on_non_positive_definite != "softabs":
+        reject_inapplicable(
+            {"softabs_alpha": softabs_alpha != SOFTABS_ALPHA},
+            when=f"on_non_positive_definite={on_non_positive_definite!r}",
+            advice="it sets the SoftAbs map of on_non_positive_definite='softabs'.",
         )
-    rng = np.random.default_rng(random_seed)
+    rng = as_generator(random_seed)
     fns = laplace_functions(model, jacobian=jacobian, curvature=curvature, mode=compile_mode)
     layout = fns.mg.layout
     labels = layout.labels
@@ -211,7 +235,7 @@ def fit_laplace(
         fns.logp_grad,
         fns.curvature,
         layout.ravel(start),
-        gtol=gtol,
+        gtol=gtol if gtol is not None else default_gtol(model),
         maxiter=maxiter,
         labels=labels,
         advice=_NO_MODE_ADVICE[jacobian],

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -17,6 +19,8 @@ from pymc_fisher.bench import (
 )
 from pymc_fisher.bench.data import DATA_ENV_VAR, data_dir, german_credit_data
 from pymc_fisher.bench.targets import stochastic_volatility
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REQUIRED = {
     "funnel",
@@ -126,14 +130,19 @@ def test_data_folder_override(monkeypatch, tmp_path):
     assert design.shape == (500, 25)
 
 
-def test_installed_package_without_data_says_what_to_set(monkeypatch, tmp_path):
+def test_the_data_ship_with_the_package(monkeypatch):
+    import tomllib
+
     import pymc_fisher.bench.data as data
 
-    # as installed in site-packages: no pyproject.toml beside the package, no variable set
-    monkeypatch.setattr(data, "_CHECKOUT", tmp_path)
     monkeypatch.delenv(DATA_ENV_VAR, raising=False)
-    with pytest.raises(DataNotFoundError, match=f"not installed with pymc_fisher.*{DATA_ENV_VAR}"):
-        german_credit_data()
+    package = Path(data.__file__).parent
+    assert data_dir() == data.PACKAGE_DATA == package / "gc2011"
+    # setuptools installs them: the package data patterns name every file of the folder
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["pymc_fisher.bench"]
+    shipped = {p.relative_to(package) for pattern in patterns for p in package.glob(pattern)}
+    assert {p.relative_to(package) for p in (package / "gc2011").iterdir()} <= shipped
     assert isinstance(get_target("german_credit"), Target)  # listing a target reads no data
 
 

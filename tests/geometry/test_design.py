@@ -55,8 +55,22 @@ def test_bayesian_design_averages_over_draws():
     result = optimize_design(_decay(), "t", point=idata, bounds=(1e-3, 20))
     assert result.draws == 50
     np.testing.assert_allclose(result.value, [1.0 / theta.mean()], rtol=1e-5)
-    sub = optimize_design(_decay(), "t", point=idata, bounds=(1e-3, 20), draws=10, random_seed=1)
+    sub = optimize_design(
+        _decay(), "t", point=idata, bounds=(1e-3, 20), max_draws=10, random_seed=1
+    )
     assert sub.draws == 10
+
+
+def test_model_from_context_and_its_only_container_by_default():
+    with _line():
+        result = optimize_design(bounds=(-1.0, 1.0))
+    np.testing.assert_allclose(np.sort(result.value), np.r_[-np.ones(4), np.ones(4)], atol=1e-8)
+    with pm.Model() as two:
+        x = pm.Data("x", np.zeros(2))
+        t = pm.Data("t", np.ones(2))
+        pm.Normal("y", pm.Normal("a") * x + t, 1.0, observed=np.zeros(2))
+    with pytest.raises(DesignVariableError, match=r"2 floating-point pm.Data containers"):
+        optimize_design(two)
 
 
 def test_design_variable_must_be_data():
@@ -81,7 +95,7 @@ def test_design_variable_must_enter_the_information():
 @pytest.mark.parametrize("criterion", ["D", "A", "E", "modified_E"])
 def test_design_gradient_through_the_information_graph_matches_finite_differences(criterion):
     # the loss optimize_design differentiates: criterion of the model's information vs design
-    ig, fn = design_loss(_quadratic(), "x", criterion=criterion)
+    ig, fn = design_loss(_quadratic(), "x", criterion=criterion, space="constrained")
     assert ig.labels == ("a", "b", "c", "s")
     theta = np.array([0.3, -0.5, 1.2, 0.8])  # a, b, c, s (constrained)
     x0 = np.array([-0.9, -0.2, 0.1, 0.5, 0.7])

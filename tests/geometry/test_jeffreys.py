@@ -99,7 +99,10 @@ def test_variable_outside_likelihood_is_an_error():
         pm.Normal("y", mu, 1.0, observed=[0.0, 1.0])
     with pytest.raises(ImproperJeffreysError, match="'tau' does not enter the likelihood"):
         jeffreys_prior(model)
-    assert jeffreys_prior(model, vars=["mu"]) is not None
+    only_mu = jeffreys_prior(model, vars=["mu"])
+    assert type(only_mu["mu"].owner.op).__name__ == "FlatRV"  # mu's prior replaced
+    assert type(only_mu["tau"].owner.op).__name__ == "HalfNormalRV"  # tau's kept
+    assert [p.name for p in only_mu.potentials] == ["jeffreys_log_density"]
 
 
 def test_non_identifiable_is_an_error():
