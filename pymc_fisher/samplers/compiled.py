@@ -27,6 +27,7 @@ from pytensor.graph.replace import graph_replace
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import compile_function
+from pymc_fisher.fisher.model_graph import substitute, theta_replacements
 from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
 from pymc_fisher.samplers.metrics import Metric
 
@@ -72,18 +73,11 @@ def _theta_replacements(
     model: pm.Model, vars: Sequence[Any], point: dict[str, Any]
 ) -> tuple[TensorVariable, dict, dict, dict[str, Any]]:
     theta = pt.vector("theta", dtype="float64")
-    replace: dict = {}
+    replace: dict = theta_replacements(vars, [np.shape(point[v.name]) for v in vars], theta)
     shared: dict = {}
-    pieces: dict[str, Any] = {}  # raveled graph of each value variable's θ entries
-    start = 0
+    # raveled graph of each value variable's θ entries
+    pieces: dict[str, Any] = {v.name: replace[v].ravel().astype("float64") for v in vars}
     names = {v.name for v in vars}
-    for value in vars:
-        shape = np.shape(point[value.name])
-        size = int(np.prod(shape, dtype=int))
-        piece = theta[start : start + size]
-        replace[value] = piece.reshape(shape).astype(value.type.dtype)
-        pieces[value.name] = piece
-        start += size
     for value in model.value_vars:
         if value.name not in names:
             sv = pytensor.shared(np.asarray(point[value.name]), value.name + "_shared")
@@ -145,7 +139,7 @@ def compile_model(
     CompiledModel
     """
     theta, replace, shared, pieces = _theta_replacements(model, vars, point)
-    logp: Any = graph_replace(model.logp(jacobian=True), replace, strict=False)
+    [logp] = substitute(model, [model.logp(jacobian=True)], replace)
     grad: Any = pytensor.grad(logp, theta)
     matrix: Any
     if metric in ("hessian", "softabs"):

@@ -38,12 +38,11 @@ from pymc_fisher.samplers.kernel import Kernel, make_kernel
 from pymc_fisher.samplers.metrics import direct_metric, softabs_metric
 from pymc_fisher.samplers.nuts import NutsInfo
 from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
+from pymc_fisher.validation import CONTINUOUS_DTYPES, check_continuous, discrete_variables
 
 __all__ = ["RMHMC"]
 
-# Real floating dtypes: pymc.vartypes.continuous_types also holds complex ones, which have no
-# real gradient for the Hamiltonian.
-_REAL_TYPES = {"float16", "float32", "float64"}
+
 
 
 _BLAS_LIMITED = False
@@ -274,21 +273,19 @@ class RMHMC(ArrayStepShared):
     def _continuous_vars(model: pm.Model, vars: Sequence[Any] | None) -> list:
         if vars is None:
             vars = model.continuous_value_vars
-            discrete = [v.name for v in model.value_vars if v not in vars]
             if not vars:
                 raise DiscreteVariableError(
-                    f"RMHMC needs continuous variables; {discrete} are discrete. Sample them "
-                    f"with a PyMC step (pm.Metropolis, pm.CategoricalGibbsMetropolis)."
+                    f"RMHMC needs continuous variables; {discrete_variables(model)} are "
+                    f"discrete. Sample them with a PyMC step (pm.Metropolis, "
+                    f"pm.CategoricalGibbsMetropolis)."
                 )
-        else:
-            vars = get_value_vars_from_user_vars(vars, model)
-        for v in vars:
-            if v.dtype not in _REAL_TYPES:
-                raise DiscreteVariableError(
-                    f"RMHMC cannot sample the discrete variable {v.name!r}: the log density has "
-                    f"no gradient in it. Combine steps, e.g. step=[pmf.RMHMC(vars=[...continuous"
-                    f"...]), pm.Metropolis([{v.name}])], or marginalize it out."
-                )
+            return list(vars)
+        vars = get_value_vars_from_user_vars(vars, model)
+        check_continuous(
+            model, [v.name for v in vars],
+            advice="Combine steps, e.g. step=[pmf.RMHMC(vars=[...continuous...]), "
+            "pm.Metropolis([...])], or marginalize it out.",
+        )  # fmt: skip
         return list(vars)
 
     @property
@@ -341,7 +338,7 @@ class RMHMC(ArrayStepShared):
     @staticmethod
     def competence(var: TensorVariable, has_grad: bool) -> Competence:
         """Compatible with continuous variables that have a gradient (never auto-assigned)."""
-        if var.dtype in _REAL_TYPES and has_grad:
+        if var.dtype in CONTINUOUS_DTYPES and has_grad:
             return Competence.COMPATIBLE
         return Competence.INCOMPATIBLE
 
