@@ -9,7 +9,8 @@ name                      what runs
 ========================  ===============================================================
 ``nuts``                  PyMC's own NUTS (``nuts_sampler="pymc"``), chains in sequence
 ``nutpie``                nutpie, compiled with numba, as ``pm.sample(nuts_sampler="nutpie")``
-``rmhmc``                 ``pymc_fisher`` RMHMC with its defaults
+``rmhmc``                 ``pymc_fisher`` RMHMC with its defaults (``pmf.sample``: compiled chains)
+``rmhmc-step``            the same through ``pm.sample(step=pmf.RMHMC())``
 ``rmhmc-fisher``          RMHMC, Fisher metric, fixed-length trajectory
 ``rmhmc-softabs``         RMHMC, SoftAbs metric, fixed-length trajectory
 ``rmhmc-hessian``         RMHMC, Hessian metric, fixed-length trajectory
@@ -46,6 +47,7 @@ __all__ = [
     "sample_nutpie",
     "sample_nuts",
     "sample_rmhmc",
+    "sample_rmhmc_step",
 ]
 
 
@@ -139,14 +141,29 @@ def sample_nutpie(model: pm.Model, settings: RunSettings) -> SamplerRun:
 
 
 def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
-    """``pymc_fisher`` RMHMC; ``options`` go to the step method (its defaults otherwise).
+    """``pymc_fisher`` RMHMC through ``pmf.sample``; ``options`` go to ``RMHMC``.
 
-    Register a variant with other options through ``functools.partial``::
+    Its defaults otherwise. Chains run one after the other (``cores=1``: a study runs in
+    parallel across runs); the compile time is ``pmf.sample``'s own (the model's functions and
+    the kernel's binding). Register a variant with other options through ``functools.partial``::
 
         register_sampler(
             "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
         )
     """
+    from pymc_fisher.samplers.sample import sample
+
+    with _quiet_pymc():
+        tree = sample(
+            settings.draws, tune=settings.tune, chains=settings.chains, cores=1, model=model,
+            random_seed=settings.seed, progressbar=False, discard_tuned_samples=False,
+            compute_convergence_checks=False, **options,
+        )  # fmt: skip
+    return SamplerRun(tree, tree.attrs["compile_time"], tree.attrs["sampling_time"])
+
+
+def sample_rmhmc_step(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
+    """RMHMC as PyMC's step method, ``pm.sample(step=pmf.RMHMC(**options))``."""
     from pymc_fisher.samplers.step import RMHMC
 
     return _sample_with_step(model, settings, functools.partial(RMHMC, **options))
@@ -225,6 +242,7 @@ def get_sampler(name: str) -> SamplerFn:
 register_sampler("nuts", sample_nuts)
 register_sampler("nutpie", sample_nutpie)
 register_sampler("rmhmc", sample_rmhmc)
+register_sampler("rmhmc-step", sample_rmhmc_step)
 register_sampler("laplace", sample_laplace)
 for _metric, _trajectory in [
     ("fisher", "fixed"),

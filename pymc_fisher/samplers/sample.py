@@ -137,8 +137,7 @@ class RMHMCSampler:
             )
         for c, why in failed.items():
             _log.warning(f"RMHMC chain {c} failed and is left out of the result: {why}")
-        kept = [c for c in range(chains) if c not in failed]
-        n_done = min(done[c] for c in kept)
+        kept, n_done = _choose_chains([c for c in range(chains) if c not in failed], done)
         if n_done < n and not quiet:
             _log.warning(f"Sampling stopped after {n_done} of {n} iterations; they are returned.")
         _advise(arrays, kept, tune, n_done, quiet)
@@ -162,6 +161,22 @@ class RMHMCSampler:
             main_thread_time=main_thread_time,
         )
         return idata
+
+
+def _choose_chains(chains: list[int], done: list[int]) -> tuple[list[int], int]:
+    """The chains and length that keep the most draws (``pm.sample``'s rule after an interrupt).
+
+    Examples
+    --------
+    >>> _choose_chains([0, 1, 2], [100, 100, 3])
+    ([0, 1], 100)
+    >>> _choose_chains([0, 1], [50, 60])
+    ([0, 1], 50)
+    """
+    best = max(
+        sorted({done[c] for c in chains}), key=lambda n: n * sum(done[c] >= n for c in chains)
+    )
+    return [c for c in chains if done[c] >= best], best
 
 
 def _advise(arrays: Sequence[ChainArrays], kept: list[int], tune: int, n: int, quiet: bool) -> None:
@@ -196,6 +211,10 @@ def _run(
 
     kernel = step.kernel
     threaded = kernel.name == "compiled" and not settings.nuts
+    if not threaded and cores == 1:
+        # the chain loop holds the GIL (NUTS's tree, the reference kernel): with one core a pool
+        # of processes buys nothing, so the chains run here, one after the other
+        return _run_here(kernel, states, settings, rngs, arrays, progress, stop, failed)
     done = [0] * len(states)
     phases = [(0.0, 0.0)] * len(states)
     bar = ChainProgress(len(states), settings.tune + settings.draws, settings.tune, enabled=show)
@@ -237,6 +256,35 @@ def _run(
             except Exception as exc:  # a chain that fails is reported; the others are kept
                 failed[c] = f"{type(exc).__name__}: {exc}"
         bar.update(progress, failed)
+    return done, phases, time.thread_time() - main
+
+
+def _run_here(
+    kernel: Any,
+    states: list[ChainState | None],
+    settings: ChainSettings,
+    rngs: list[np.random.Generator],
+    arrays: list[ChainArrays],
+    progress: np.ndarray,
+    stop: np.ndarray,
+    failed: dict[int, str],
+) -> tuple[list[int], list[tuple[float, float]], float]:
+    """Every chain in this thread (see :func:`_run`); Ctrl-C keeps what was drawn."""
+    done = [0] * len(states)
+    phases = [(0.0, 0.0)] * len(states)
+    main = time.thread_time()
+    for c, state in enumerate(states):
+        if state is None or stop[0]:
+            continue
+        try:
+            done[c], phases[c] = _phases(
+                kernel.chain, state, settings, rngs[c], arrays[c], progress[c], stop
+            )
+        except KeyboardInterrupt:
+            stop[0] = 1
+            done[c] = int(progress[c, 0])
+        except Exception as exc:  # a chain that fails is reported; the others are kept
+            failed[c] = f"{type(exc).__name__}: {exc}"
     return done, phases, time.thread_time() - main
 
 

@@ -43,8 +43,6 @@ from pymc_fisher.validation import CONTINUOUS_DTYPES, check_continuous, discrete
 __all__ = ["RMHMC"]
 
 
-
-
 _BLAS_LIMITED = False
 
 

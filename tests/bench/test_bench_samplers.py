@@ -114,6 +114,16 @@ def test_rmhmc_adapter_runs():
     assert recorded > steps >= settings.draws + settings.tune  # at least one step per draw
 
 
+def test_rmhmc_step_adapter_runs_the_same_chain():
+    settings = RunSettings(draws=30, tune=30, chains=1, seed=2)
+    rows = [run_one("gaussian", name, settings) for name in ("rmhmc", "rmhmc-step")]
+    (fast, fast_tree), (step, step_tree) = rows
+    assert fast["grad_evals"] == step["grad_evals"]
+    np.testing.assert_allclose(
+        fast_tree.posterior["x"].values, step_tree.posterior["x"].values, atol=1e-9
+    )
+
+
 def test_rmhmc_nuts_trajectory_adapter():
     row, _ = run_one("gaussian", "rmhmc-nuts", RunSettings(draws=30, tune=30, chains=1, seed=2))
     assert row["grad_evals"] >= 60
