@@ -317,7 +317,12 @@ class RMHMC(ArrayStepShared):
         return chain_init(position, self.initial_step_size, self.initial_path_length)
 
     def evaluate_start(self, theta: np.ndarray, where: str) -> PositionPoint:
-        """The position at ``theta``, or the typed error that says why it cannot start there."""
+        """The position at ``theta``, or the typed error that says why it cannot start there.
+
+        The kernel first re-reads the model's shared inputs: data set with ``pm.set_data``
+        since the last chain (or values another step moved) replace the arrays it points at.
+        """
+        self.kernel.sync()
         point = self.kernel.evaluate(theta)
         if isinstance(point, str) and point == "energy":
             raise NonFiniteLogDensityError(
@@ -367,7 +372,6 @@ class RMHMC(ArrayStepShared):
             position = self.evaluate_start(theta0, f"iteration {self.iter_count}")
             return self.chain_start(position)._replace(iteration=self.iter_count)
         if self.shared or not np.array_equal(state.position.theta, theta0):
-            self.kernel.sync()
             position = self.evaluate_start(theta0, f"iteration {self.iter_count}")
             state = state._replace(position=position)
         return state._replace(iteration=self.iter_count)

@@ -100,6 +100,26 @@ def test_fresh_adaptation_per_chain():
     assert np.all(np.abs(warm[:, 0] / 0.3 - 1.0) <= 0.2 + 1e-12)
 
 
+def test_data_set_between_chains_is_read():
+    """A new chain reads data set with pm.set_data since the step was built (compiled kernel).
+
+    The simulation-based calibration (slow tier) failed when the compiled kernel kept the data
+    of the step's construction: each replication sampled the posterior of the first data.
+    """
+    with pm.Model() as model:
+        y = pm.Data("y", np.zeros(3))
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("obs", mu, 1.0, observed=y)
+        step = RMHMC(metric="fisher")
+    logp = model.compile_logp()
+    for data in (np.zeros(3), np.array([1.0, 2.0, 4.0])):
+        pm.set_data({"y": data}, model=model)
+        step.setup_chain(np.random.default_rng(1), 0, 1)
+        q, stats = step.astep(DictToArrayBijection.map({"mu": np.array(0.5)}))
+        point = DictToArrayBijection.rmap(q)
+        np.testing.assert_allclose(stats[0]["lp"], logp(point), rtol=1e-12)
+
+
 def test_callable_metric_and_lp_matches_model():
     model = iid_gaussian(3)
     with model:
