@@ -121,6 +121,32 @@ def test_without_closed_form_or_quantile_the_local_rule_applies() -> None:
     np.testing.assert_allclose(info.values, expect, rtol=1e-12)
 
 
+def test_wald_and_von_mises_priors_use_their_closed_forms_in_a_model() -> None:
+    """Once the local rule's (no quantile function), now exact: with μ the Wald's mean, the
+    metric of (log z, μ) is the entry's ``[[λ/μ + ½, −λ/μ²], [·, λ/μ³ + 1]]``, and VonMises's
+    value block is ``κ I₁(κ)/I₀(κ)``; the sampler's metric compiles (Numba) and constructs."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 2.0, 1.0)
+        pm.Wald("w", mu=mu, lam=3.0)
+        pm.VonMises("angle", mu=0.0, kappa=2.5)
+    point = {"mu": 1.5, "w_log__": 0.3, "angle_circular__": 0.4}
+    info = pmf.fisher_information(model, point, include_prior=True)
+    assert info.attrs["local_factors"] == []
+    assert info.attrs["quadrature_factors"] == []
+    mu0, lam, kappa = 1.5, 3.0, 2.5
+    a = special.i1(kappa) / special.i0(kappa)
+    expect = np.array(
+        [
+            [lam / mu0**3 + 1.0, -lam / mu0**2, 0.0],
+            [-lam / mu0**2, lam / mu0 + 0.5, 0.0],
+            [0.0, 0.0, kappa * a],
+        ]
+    )
+    np.testing.assert_allclose(info.values, expect, rtol=1e-12)
+    with model:
+        assert pmf.RMHMC() is not None
+
+
 def test_no_rule_at_all_is_a_typed_error_and_monte_carlo_is_explicit() -> None:
     """Rice: no closed form, no quantile function, and no second derivative (Bessel I1e)."""
     with pm.Model() as model:
