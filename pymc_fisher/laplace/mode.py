@@ -409,8 +409,8 @@ def _kinks(
 def _kink_message(kinks: tuple[Kink, ...], labels: Sequence[str] | None, result: ModeResult) -> str:
     names = list(labels) if labels is not None else [f"θ[{i}]" for i in range(result.theta.size)]
     where = "; ".join(
-        f"along {names[k.coordinate]} (at {result.theta[k.coordinate]:.4g}) it drops from {k.left:.4g} "
-        f"just below to {k.right:.4g} just above"
+        f"along {names[k.coordinate]} (at {result.theta[k.coordinate]:.4g}) it drops from "
+        f"{k.left:.4g} just below to {k.right:.4g} just above"
         for k in kinks
     )
     return (

@@ -38,6 +38,30 @@ def test_uniform_interval_coordinate_is_logistic() -> None:
     np.testing.assert_allclose(info.values, np.diag([1.0, 1 / 3, 1 / 3]), atol=1e-12)
 
 
+def test_a_degenerate_parameter_bound_is_a_typed_error_and_a_divergence_not_a_crash() -> None:
+    """GARCH's ``beta1 ~ Uniform(0, 1 − alpha1)``: at ``alpha1_interval__ = 40`` alpha1 rounds to
+    1 and beta1's interval is empty. log p stays finite there, but PyMC's Uniform quantile
+    (in the quadrature) checks ``lower < upper`` with a check that raises
+    ``ParameterValueError``, which ended ``pm.sample(step=RMHMC())`` on the corpus's garch11.
+    Now the quantile is NaN: the facade raises its typed error naming the factor, and the
+    sampler's compiled metric is non-finite (a divergence of kind "metric")."""
+    from pymc_fisher.samplers.compiled import compile_model
+
+    with pm.Model() as model:
+        a = pm.Uniform("a", 0.0, 1.0)
+        pm.Uniform("b", 0.0, 1.0 - a)
+    point = {"a_interval__": 40.0, "b_interval__": 0.0}
+    assert np.isfinite(model.compile_logp()(point))
+    with pytest.raises(NonFiniteInformationError, match=r"\['b'\]"):
+        pmf.fisher_information(model, point, include_prior=True)
+    compiled = compile_model(model, model.continuous_value_vars, point, "fisher")
+    logp, _, metric = compiled.evaluate(np.array([40.0, 0.0]))
+    assert np.isfinite(logp)
+    assert not np.all(np.isfinite(metric))
+    _, _, metric = compiled.evaluate(np.array([0.3, -0.2]))
+    np.testing.assert_allclose(metric, np.eye(2) / 3, atol=1e-12)
+
+
 def _half_student_t(v: float, s: float) -> np.ndarray:
     """HalfStudentT(ν, σ) in (log z, log ν) from the StudentT entries: log z − log σ is the log
     of |t|, so ``I_φφ = 2ν/(ν+3)``, ``I_φν = 2/((ν+1)(ν+3))`` and I_νν is StudentT's."""
