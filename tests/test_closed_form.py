@@ -50,6 +50,14 @@ class Case(NamedTuple):
     # only E[s] = 0 and E[s sᵀ] = I are checked there (the count below still includes it,
     # which only makes Z conservative)
     smooth: bool = True
+    # the log-density written out, ``logp(coords, value)``, where PyMC's cannot be
+    # differentiated twice (VonMises: its log I₀(κ) goes through I1e, which has no gradient);
+    # the test checks it against PyMC's at every draw
+    logp: Callable | None = None
+
+
+def _von_mises_logp(x, z):
+    return x[1] * pt.cos(z - x[0]) - np.log(2 * np.pi) - pt.log(pt.i0(x[1]))
 
 
 def _bern_logit(x):
@@ -103,6 +111,14 @@ CASES = [
     ),
     Case("Logistic", lambda x: pm.Logistic.dist(mu=x[0], s=x[1]), (-0.3, 0.9), "identity"),
     Case("Gumbel", lambda x: pm.Gumbel.dist(mu=x[0], beta=x[1]), (0.2, 1.4), "identity"),
+    Case("Wald", lambda x: pm.Wald.dist(mu=x[0], lam=x[1]), (1.3, 2.1), "log"),
+    Case(
+        "VonMises",
+        lambda x: pm.VonMises.dist(mu=x[0], kappa=x[1]),
+        (0.4, 2.5),
+        "CircularTransform",
+        logp=_von_mises_logp,
+    ),
     Case("Poisson", lambda x: pm.Poisson.dist(mu=x[0]), (3.7,), None),
     Case("Poisson-log-link", lambda x: pm.Poisson.dist(mu=pt.exp(x[0])), (1.1,), None),
     Case("Bernoulli-p", lambda x: pm.Bernoulli.dist(p=x[0]), (0.3,), None),
@@ -128,13 +144,19 @@ CASES = [
 _TRANSFORMS: dict[str | None, Callable] = {
     # value coordinate -> (value, log-Jacobian)
     "identity": lambda z: (z, pt.zeros_like(z)),
+    "CircularTransform": lambda z: (z, pt.zeros_like(z)),  # PyMC's: no log-Jacobian
     "log": lambda z: (pt.exp(z), z),
     "logodds": lambda z: (pt.sigmoid(z), pt.log(pt.sigmoid(z)) + pt.log(pt.sigmoid(-z))),
 }
 
 
 def _forward(coordinate: str, y: np.ndarray) -> np.ndarray:
-    forward = {"identity": lambda v: v, "log": np.log, "logodds": special.logit}
+    forward = {
+        "identity": lambda v: v,
+        "CircularTransform": lambda v: v,  # draws are in [−π, π] already
+        "log": np.log,
+        "logodds": special.logit,
+    }
     return forward[coordinate](y)
 
 
@@ -197,6 +219,15 @@ def _scores_and_hessians(logp: pt.TensorVariable, wrt: list[pt.TensorVariable], 
     return score, pt.stack(rows, axis=1)
 
 
+def _logp(case: Case, rv, xm, value):
+    """The log-density to differentiate, and its difference from PyMC's (zero unless own)."""
+    logp = pm.logp(rv, value)
+    if case.logp is None:
+        return logp, pt.zeros_like(logp)
+    own = case.logp([xm[:, j] for j in range(len(case.x0))], value)
+    return own, own - logp
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_entry_against_monte_carlo(case: Case) -> None:
     d, m = len(case.x0), case.draws
@@ -219,24 +250,28 @@ def test_entry_against_monte_carlo(case: Case) -> None:
     rv_m = case.make([xm[:, j] for j in range(d)])
     inputs = [np.concatenate([[0.0], x0]), np.tile(x0, (m, 1))]
     if case.coordinate is None:
-        score, hess = _scores_and_hessians(pm.logp(rv_m, pt.as_tensor(y)), [xm], d)
-        fn = pytensor.function([v, xm], [observed, score, hess], mode=MODE)
-        observed_info, score, hess = fn(*inputs)
+        logp, gap = _logp(case, rv_m, xm, pt.as_tensor(y))
+        score, hess = _scores_and_hessians(logp, [xm], d)
+        fn = pytensor.function([v, xm], [observed, score, hess, gap], mode=MODE)
+        observed_info, score, hess, gap_values = fn(*inputs)
         forms = [("observed", observed_info, score, hess)]
     else:
         zm = pt.vector("zm", dtype="float64")
         value, log_jacobian = _TRANSFORMS[case.coordinate](zm)
-        logp = pm.logp(rv_m, value) + log_jacobian
-        score, hess = _scores_and_hessians(logp, [zm, xm], d + 1)
+        logp, gap = _logp(case, rv_m, xm, value)
+        score, hess = _scores_and_hessians(logp + log_jacobian, [zm, xm], d + 1)
         free = _entry_pullback(closed_form(rv.owner.op, params, zs, case.coordinate), v)
-        fn = pytensor.function([v, xm, zm], [observed, free, score, hess], mode=MODE)
-        observed_info, free_info, score, hess = fn(*inputs, _forward(case.coordinate, y))
+        fn = pytensor.function([v, xm, zm], [observed, free, score, hess, gap], mode=MODE)
+        observed_info, free_info, score, hess, gap_values = fn(
+            *inputs, _forward(case.coordinate, y)
+        )
         # the value does not move with the parameters, so the observed form's score and
         # Hessian are the parameter block of the free form's
         forms = [
             ("observed", observed_info, score[:, 1:], hess[:, 1:, 1:]),
             (f"free ({case.coordinate})", free_info, score, hess),
         ]
+    np.testing.assert_allclose(gap_values, 0.0, atol=1e-10)  # a written-out density is PyMC's
     for form, info, score, hess in forms:
         assert np.all(np.isfinite(info)), form
         np.testing.assert_allclose(info, info.T, rtol=1e-12, atol=1e-15)

@@ -42,8 +42,10 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 from pymc.logprob.abstract import _icdf, _logprob
+from pymc.logprob.utils import CheckParameterValue
 from pytensor.gradient import disconnected_grad
 from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.graph.traversal import ancestors
 from pytensor.tensor.type_other import NoneConst
 from pytensor.tensor.variable import TensorVariable
 
@@ -150,7 +152,7 @@ def quadrature_information(
         inputs[size_idx] = NoneConst
         stopped[size_idx] = NoneConst
     u = pt.scalar("u", dtype="float64")
-    z = pt.as_tensor(_icdf(op, u, *stopped))
+    z = _quantile(op, u, stopped)
     coord = pt.scalar("coordinate", dtype="float64")
     if value is None:
         transform = None
@@ -180,9 +182,36 @@ def quadrature_information(
     return _vectorise(at_node, u, scalars, params, wrt, value, live_index)
 
 
+def _quantile(op: Any, u: TensorVariable, inputs: list) -> TensorVariable:
+    """PyMC's quantile graph, NaN where its parameters are invalid instead of raising.
+
+    PyMC guards a quantile's parameters with checks that raise ``ParameterValueError`` and that
+    its samplers' compilation cannot turn into ``−∞`` (a quantile is not a log-density). Inside
+    a metric that would end ``pm.sample`` at the first out-of-support point of a trajectory
+    (GARCH's ``beta1 ~ Uniform(0, 1 − alpha1)`` once ``alpha1`` rounds to 1, where the
+    log-density is ``−∞`` and the point is a divergence), so each check becomes a NaN: the
+    nodes drop out (their weight is masked) and the log-density decides.
+    """
+    z = pt.as_tensor(_icdf(op, u, *inputs))
+    while True:
+        checks = [
+            v
+            for v in ancestors([z])
+            if v.owner is not None
+            and isinstance(v.owner.op, CheckParameterValue)
+            and not v.owner.op.can_be_replaced_by_ninf
+        ]
+        if not checks:
+            return z
+        expr, *conditions = checks[0].owner.inputs
+        valid = pt.all(pt.stack([pt.all(c) for c in conditions])) if conditions else True
+        nan = pt.constant(np.nan, dtype=expr.type.dtype)
+        z = pt.as_tensor(graph_replace(z, {checks[0]: pt.switch(valid, expr, nan)}, strict=False))
+
+
 def _safe_point(op: Any, inputs: list, transform: Any) -> TensorVariable:
     """The median in the factor's coordinate: a point where the density is positive."""
-    median = pt.as_tensor(_icdf(op, pt.constant(0.5, dtype="float64"), *inputs))
+    median = _quantile(op, pt.constant(0.5, dtype="float64"), inputs)
     return pt.as_tensor(median if transform is None else transform.forward(median, *inputs))
 
 

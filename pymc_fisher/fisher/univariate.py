@@ -1,7 +1,9 @@
-"""More univariate closed forms: HalfStudentT, Laplace, Logistic, Gumbel, AsymmetricLaplace.
+"""More univariate closed forms: HalfStudentT, Laplace, Logistic, Gumbel, AsymmetricLaplace, ...
 
-Each is also covered by the quantile quadrature; the closed form is exact and cheaper (the
-quadrature evaluates 64 quantiles per element, HalfStudentT's through ``betaincinv``).
+The first five are also covered by the quantile quadrature; the closed form is exact and
+cheaper (the quadrature evaluates 64 quantiles per element, HalfStudentT's through
+``betaincinv``). Wald and VonMises have no quantile function in PyMC: without these entries
+they took the local rule.
 
 ============================  ===================================  ===========
 Op                            coordinates                          value
@@ -10,6 +12,8 @@ HalfStudentT                  σ, ν                                 [log]
 Laplace, Logistic             loc, scale                           [identity]
 Gumbel                        loc, scale                           [identity]
 AsymmetricLaplace             b, κ, μ                              [identity]
+Wald                          μ, λ (α: the support's edge)         [log, α = 0]
+VonMises                      μ, κ                                 [circular]
 ============================  ===================================  ===========
 """
 
@@ -18,7 +22,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytensor.tensor as pt
 from pymc.distributions.continuous import AsymmetricLaplaceRV, HalfStudentTRV
+from pymc.distributions.continuous import WaldRV as ShiftedWaldRV
+from pytensor.tensor.basic import get_underlying_scalar_constant_value
+from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.random import basic as prb
 
 from pymc_fisher.fisher.closed_form import extend, location_scale, log_scale_family
@@ -108,3 +116,54 @@ def _asymmetric_laplace(params, value, coordinate):
         (value, b, kappa, mu),
         [[mm, None, -mk, -mm], [None, bb, bk, None], [None, None, kk, mk], [None, None, None, mm]],
     )
+
+
+def _is_zero(x) -> bool:
+    if isinstance(x, float):
+        return x == 0.0
+    try:
+        return float(get_underlying_scalar_constant_value(x)) == 0.0
+    except NotScalarConstantError:
+        return False
+
+
+@register(ShiftedWaldRV, prb.WaldRV)
+def _wald(params, value, coordinate):
+    """Wald (inverse Gaussian) ``IG(μ, λ)`` shifted by α (Chhikara & Folks 1989, ch. 5).
+
+    ``I_μμ = λ/μ³``, ``I_λλ = 1/(2λ²)``, ``I_μλ = 0``; α is the support's edge, not a regular
+    parameter, so not a coordinate. In the log coordinate φ = log z (α = 0 only), with
+    ``log p(φ) = ½ log λ − φ/2 − λz/(2μ²) + λ/μ − λ/(2z)`` and ``E[z] = μ``,
+    ``E[1/z] = 1/μ + 1/λ``: ``I_φφ = λ/μ + ½``, ``I_φμ = −λ/μ²``, ``I_φλ = −1/(2λ)``.
+    """
+    # PyMC's Op takes (μ, λ, α); PyTensor's (μ, λ), unshifted
+    mu, lam = params[:2]
+    alpha = params[2] if len(params) > 2 else 0.0
+    mm, ll = lam / mu**3, 1 / (2 * lam**2)
+    if value is None:
+        return Information((mu, lam), [[mm, None], [None, ll]])
+    if coordinate != "log" or not _is_zero(alpha):
+        raise unsupported("Wald (shifted by alpha)" if coordinate == "log" else "Wald", coordinate)
+    return Information(
+        (value, mu, lam),
+        [[lam / mu + 0.5, -lam / mu**2, -1 / (2 * lam)], [None, mm, None], [None, None, ll]],
+    )
+
+
+@register(prb.VonMisesRV)
+def _von_mises(params, value, coordinate):
+    """VonMises(μ, κ): ``log p = κ cos(z − μ) − log(2π I₀(κ))``.
+
+    With ``A = I₁(κ)/I₀(κ) = E[cos(z − μ)]``: ``I_μμ = κA`` and ``I_κκ = Var cos(z − μ) =
+    1 − A/κ − A²`` (= A′(κ)), ``I_μκ = 0`` by symmetry. The value enters as ``z − μ``, held as
+    it is by PyMC's circular transform (no log-Jacobian). Bessel functions as PyMC's own
+    log-density uses them: finite for κ below about 700.
+    """
+    mu, kappa = params
+    a = pt.i1(kappa) / pt.i0(kappa)
+    mm, kk = kappa * a, 1 - a / kappa - a**2
+    if value is None:
+        return Information((mu, kappa), [[mm, None], [None, kk]])
+    if coordinate not in ("identity", "CircularTransform"):
+        raise unsupported("VonMises", coordinate)
+    return Information((value, mu, kappa), [[mm, -mm, None], [None, mm, None], [None, None, kk]])

@@ -13,6 +13,12 @@ When the gradient stops shrinking, the search probes the rays along which it was
 ``log p`` still rises along one, far beyond where the search stands, the density has no mode
 that Newton's method can reach there (e.g. Neal's funnel, ``log τ → −∞``), and the search
 stops with a :class:`ModeNotFoundError` that names the coordinates of that ray.
+
+When the search stalls without a ray (``maxiter``, or no step improves ``log p``), it checks
+whether it stands at a *kink*: a coordinate along which the one-sided derivatives of ``log p``
+differ by an amount that does not shrink with the distance they are taken at (a Laplace prior's
+``−|β|/b`` at ``β = 0``, where a Bayesian lasso's mode sits). Newton's method cannot converge
+there and no Laplace approximation exists, and the error says so, naming the coordinates.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import scipy.linalg as sla
 
 from pymc_fisher.errors import FisherError, NonFiniteLogDensityError
 
-__all__ = ["ModeNotFoundError", "ModeResult", "Runaway", "find_mode"]
+__all__ = ["Kink", "ModeNotFoundError", "ModeResult", "Runaway", "find_mode"]
 
 _EPS = np.finfo(float).eps
 # Armijo's sufficient increase: accept θ + t s when log p rises by ARMIJO · t · ∇ log pᵀ s
@@ -50,18 +56,46 @@ PROBE_LENGTHS = (1.0, 2.0, 4.0, 8.0)
 RUNAWAY_GAIN = 1.0
 # A coordinate takes part in a ray when its component is at least this share of the largest.
 RAY_SHARE = 0.1
+# Kinks: one-sided derivatives at these distances (relative to max(1, |θ_i|)). For a smooth
+# log p the jump g_i(θ − h) − g_i(θ + h) ≈ 2h |∂²_i log p| shrinks a hundredfold from the first
+# to the second; at a kink within the second distance it stays the size of the kink. A kink is
+# reported when the jump at the second is positive (a concave kink, which stops an ascent), at
+# least KINK_PERSISTENCE of the jump at the first, and above KINK_MIN_JUMP · max(1, max |∇|).
+KINK_DISTANCES = (1e-5, 1e-7)
+KINK_PERSISTENCE = 0.5
+KINK_MIN_JUMP = 1e-3
 
 
 class ModeNotFoundError(FisherError, RuntimeError):
     """The optimiser did not reach a point where the gradient vanishes.
 
     ``runaway`` is the ray along which ``log p`` kept rising when the search stopped (a density
-    without a mode), or ``None``.
+    without a mode), or ``None``; ``kinks`` the coordinates along which ``log p`` is not
+    differentiable where the search stalled (a mode at a kink), or empty.
     """
 
-    def __init__(self, message: str, runaway: Runaway | None = None) -> None:
+    def __init__(
+        self, message: str, runaway: Runaway | None = None, kinks: tuple[Kink, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.runaway = runaway
+        self.kinks = kinks
+
+
+class Kink(NamedTuple):
+    """A coordinate along which ``log p`` is not differentiable where the search stopped.
+
+    Attributes
+    ----------
+    coordinate
+        Its index in θ.
+    left, right
+        ``∂_i log p`` just below and just above ``theta[coordinate]`` (``left > right``).
+    """
+
+    coordinate: int
+    left: float
+    right: float
 
 
 class Runaway(NamedTuple):
@@ -248,7 +282,8 @@ def find_mode(
         If ``log p`` or its gradient is not finite at ``theta0``.
     ModeNotFoundError
         If ``log p`` keeps rising along a ray (its ``runaway`` says which), the gradient does
-        not vanish within ``maxiter`` iterations, or no step improves ``log p``.
+        not vanish within ``maxiter`` iterations, or no step improves ``log p``; when the
+        search stalled at a kink of ``log p``, its ``kinks`` name the coordinates.
 
     Notes
     -----
@@ -262,6 +297,7 @@ def find_mode(
     coordinate with a large gradient component that it moved uphill. If ``log p`` rises at
     each of ``θ + h d``, ``h = 1, 2, 4, 8``, by at least 1 in all, the search stops: either
     ``log p`` is unbounded along ``d`` or its mode lies far beyond where Newton's steps reach.
+    A search that stalls otherwise checks each coordinate for a kink (module docstring).
     """
     theta = np.array(theta0, dtype=float)
     f, g = logp_grad(theta)
@@ -328,6 +364,9 @@ def find_mode(
         return result
     if runaway is not None:
         raise ModeNotFoundError(_runaway_message(runaway, labels, result, advice), runaway)
+    kinks = _kinks(logp_grad, theta, g)
+    if kinks:
+        raise ModeNotFoundError(_kink_message(kinks, labels, result), kinks=kinks)
     worst = int(np.argmax(np.abs(g))) if len(g) else 0
     where = f" (largest along {labels[worst]!r})" if labels else ""
     raise ModeNotFoundError(
@@ -335,6 +374,53 @@ def find_mode(
         f"{evaluations} log-density evaluations: max |∇ log p| = {max_abs:.3g}{where}, "
         f"last log p = {f:.6g}, tolerance {gtol:.1g}·max(1, |log p|). Try other initvals, "
         "a larger maxiter, or check that the posterior has a mode (proper priors)."
+    )
+
+
+def _kinks(
+    logp_grad: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    theta: np.ndarray,
+    g: np.ndarray,
+) -> tuple[Kink, ...]:
+    """The coordinates along which ``log p`` has a concave kink at ``theta`` (module docstring).
+
+    Four gradient evaluations per coordinate; a non-finite one rules the coordinate out.
+    """
+    floor = KINK_MIN_JUMP * max(1.0, float(np.max(np.abs(g), initial=0.0)))
+    found = []
+    for i in range(theta.size):
+        scale = max(1.0, abs(float(theta[i])))
+        sides = []
+        for distance in KINK_DISTANCES:
+            step = np.zeros_like(theta)
+            step[i] = distance * scale
+            left = logp_grad(theta - step)[1][i]
+            right = logp_grad(theta + step)[1][i]
+            sides.append((float(left), float(right)))
+        (far_left, far_right), (left, right) = sides
+        if not np.all(np.isfinite([far_left, far_right, left, right])):
+            continue
+        jump = left - right
+        if jump > floor and jump >= KINK_PERSISTENCE * (far_left - far_right):
+            found.append(Kink(i, left, right))
+    return tuple(found)
+
+
+def _kink_message(kinks: tuple[Kink, ...], labels: Sequence[str] | None, result: ModeResult) -> str:
+    names = list(labels) if labels is not None else [f"θ[{i}]" for i in range(result.theta.size)]
+    where = "; ".join(
+        f"along {names[k.coordinate]} (at {result.theta[k.coordinate]:.4g}) it drops from "
+        f"{k.left:.4g} just below to {k.right:.4g} just above"
+        for k in kinks
+    )
+    return (
+        f"The mode search stalled ({result.message}, after {result.iterations} iterations, "
+        f"max |∇ log p| = {result.max_abs_gradient:.3g}) where log p is not differentiable: its "
+        f"derivative jumps {where}. That is a kink of the log-density (a Laplace or "
+        "AsymmetricLaplace prior at its location, an absolute value in a Potential): Newton's "
+        "method cannot converge onto it, and if the mode sits there it has no Hessian, so no "
+        "Laplace approximation exists. Sample with MCMC (pm.sample), or use a smooth prior "
+        "(Normal, StudentT) in place of the kinked one."
     )
 
 

@@ -38,6 +38,30 @@ def test_uniform_interval_coordinate_is_logistic() -> None:
     np.testing.assert_allclose(info.values, np.diag([1.0, 1 / 3, 1 / 3]), atol=1e-12)
 
 
+def test_a_degenerate_parameter_bound_is_a_typed_error_and_a_divergence_not_a_crash() -> None:
+    """GARCH's ``beta1 ~ Uniform(0, 1 − alpha1)``: at ``alpha1_interval__ = 40`` alpha1 rounds to
+    1 and beta1's interval is empty. log p stays finite there, but PyMC's Uniform quantile
+    (in the quadrature) checks ``lower < upper`` with a check that raises
+    ``ParameterValueError``, which ended ``pm.sample(step=RMHMC())`` on the corpus's garch11.
+    Now the quantile is NaN: the facade raises its typed error naming the factor, and the
+    sampler's compiled metric is non-finite (a divergence of kind "metric")."""
+    from pymc_fisher.samplers.compiled import compile_model
+
+    with pm.Model() as model:
+        a = pm.Uniform("a", 0.0, 1.0)
+        pm.Uniform("b", 0.0, 1.0 - a)
+    point = {"a_interval__": 40.0, "b_interval__": 0.0}
+    assert np.isfinite(model.compile_logp()(point))
+    with pytest.raises(NonFiniteInformationError, match=r"\['b'\]"):
+        pmf.fisher_information(model, point, include_prior=True)
+    compiled = compile_model(model, model.continuous_value_vars, point, "fisher")
+    logp, _, metric = compiled.evaluate(np.array([40.0, 0.0]))
+    assert np.isfinite(logp)
+    assert not np.all(np.isfinite(metric))
+    _, _, metric = compiled.evaluate(np.array([0.3, -0.2]))
+    np.testing.assert_allclose(metric, np.eye(2) / 3, atol=1e-12)
+
+
 def _half_student_t(v: float, s: float) -> np.ndarray:
     """HalfStudentT(ν, σ) in (log z, log ν) from the StudentT entries: log z − log σ is the log
     of |t|, so ``I_φφ = 2ν/(ν+3)``, ``I_φν = 2/((ν+1)(ν+3))`` and I_νν is StudentT's."""
@@ -119,6 +143,32 @@ def test_without_closed_form_or_quantile_the_local_rule_applies() -> None:
     observed = pmf.fisher_information(model, point, kind="observed").values
     expect = observed / np.tanh(1e3 * observed) - 1e-3
     np.testing.assert_allclose(info.values, expect, rtol=1e-12)
+
+
+def test_wald_and_von_mises_priors_use_their_closed_forms_in_a_model() -> None:
+    """Once the local rule's (no quantile function), now exact: with μ the Wald's mean, the
+    metric of (log z, μ) is the entry's ``[[λ/μ + ½, −λ/μ²], [·, λ/μ³ + 1]]``, and VonMises's
+    value block is ``κ I₁(κ)/I₀(κ)``; the sampler's metric compiles (Numba) and constructs."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 2.0, 1.0)
+        pm.Wald("w", mu=mu, lam=3.0)
+        pm.VonMises("angle", mu=0.0, kappa=2.5)
+    point = {"mu": 1.5, "w_log__": 0.3, "angle_circular__": 0.4}
+    info = pmf.fisher_information(model, point, include_prior=True)
+    assert info.attrs["local_factors"] == []
+    assert info.attrs["quadrature_factors"] == []
+    mu0, lam, kappa = 1.5, 3.0, 2.5
+    a = special.i1(kappa) / special.i0(kappa)
+    expect = np.array(
+        [
+            [lam / mu0**3 + 1.0, -lam / mu0**2, 0.0],
+            [-lam / mu0**2, lam / mu0 + 0.5, 0.0],
+            [0.0, 0.0, kappa * a],
+        ]
+    )
+    np.testing.assert_allclose(info.values, expect, rtol=1e-12)
+    with model:
+        assert pmf.RMHMC() is not None
 
 
 def test_no_rule_at_all_is_a_typed_error_and_monte_carlo_is_explicit() -> None:

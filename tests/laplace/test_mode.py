@@ -153,3 +153,46 @@ def test_numeric_core_names_the_unbounded_coordinate():
         find_mode(logp_grad, curvature, np.zeros(2), labels=("theta", "v"), advice="Hint.")
     assert str(info.value).endswith("Hint.")
     np.testing.assert_array_equal(info.value.runaway.direction, [0.0, -1.0])
+
+
+def lasso(y: np.ndarray, b: float) -> pm.Model:
+    """``β ~ Laplace(0, b)``, ``y ~ N(β, 1)``: the mode is β = 0 when ``|Σy| < 1/b``."""
+    with pm.Model() as model:
+        beta = pm.Laplace("beta", 0.0, b, initval=1.0)
+        pm.Normal("y", beta, 1.0, observed=y)
+    return model
+
+
+def test_a_mode_at_a_laplace_prior_kink_is_named():
+    # log p = −Σ(yᵢ − β)²/2 − |β|/b with Σy = 0.5 < 1/b = 2: ∂ log p jumps from 0.5 + 2 just
+    # below 0 to 0.5 − 2 just above, so the mode is the kink β = 0, with no Hessian there
+    y = np.array([0.3, -0.1, 0.2, 0.0, 0.1])
+    with pytest.raises(ModeNotFoundError, match=r"not differentiable.*along beta") as info:
+        fit_laplace(lasso(y, 0.5), random_seed=0)
+    assert "MCMC" in str(info.value)
+    (kink,) = info.value.kinks
+    assert info.value.runaway is None
+    np.testing.assert_allclose([kink.left, kink.right], [2.5, -1.5], atol=1e-5)
+
+
+def test_a_smooth_mode_next_to_a_kink_still_fits():
+    # Σy = 5 > 1/b: the mode β = 5/5 − 2/5 = 0.6 is away from the kink; Newton converges there
+    y = np.full(5, 1.0)
+    dt = fit_laplace(lasso(y, 0.5), random_seed=0)
+    np.testing.assert_allclose(dt.fit.mean_vector.values, [0.6], rtol=1e-9)
+    np.testing.assert_allclose(dt.fit.covariance_matrix.values, [[0.2]], rtol=1e-9)
+
+
+def test_numeric_core_tells_a_kink_from_a_smooth_stall():
+    # log p = −|x| − x²: a kink at 0. A smooth maximum at the same place (−x²) converges.
+    def kinked(x):
+        return float(-abs(x[0]) - x[0] ** 2), np.array([-np.sign(x[0]) - 2 * x[0]])
+
+    def curvature(x):
+        return np.array([[2.0]])
+
+    with pytest.raises(ModeNotFoundError, match="along x") as info:
+        find_mode(kinked, curvature, np.array([0.7]), labels=("x",), maxiter=50)
+    assert [k.coordinate for k in info.value.kinks] == [0]
+    smooth = find_mode(lambda x: (float(-(x[0] ** 2)), -2 * x), curvature, np.array([0.7]))
+    assert smooth.converged
