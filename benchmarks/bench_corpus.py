@@ -52,18 +52,8 @@ from tests.corpus.models import CORPUS, NAMES  # noqa: E402
 from tests.corpus.reference import load_reference, mean_z_scores, summary_stats  # noqa: E402
 
 
-def _kinds(name: str) -> list[tuple[str, bool]]:
-    tags = CORPUS[name].tags
-    kinds = [("expected", True), ("observed", True)]
-    if "likelihood" in tags:
-        kinds += [("expected", False), ("observed", False)]
-    if "empirical" in tags:
-        kinds.append(("empirical", False))
-    return kinds
-
-
 def information_works(model: pm.Model, name: str) -> str:
-    for kind, prior in _kinds(name):
+    for kind, prior in CORPUS[name].information_kinds:
         method = "analytic" if kind == "expected" else "auto"
         try:
             m = pmf.fisher_information(model, kind=kind, include_prior=prior, method=method)

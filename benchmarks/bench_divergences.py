@@ -11,7 +11,8 @@ quickstart logistic regression, German credit, the corpus' generalised linear mo
 non-centered eight schools and Neal's funnel, and prints per target: divergences after tuning by
 kind, gradient evaluations per draw (every gradient of the implicit solves counted), mean
 fixed-point evaluations per solve, min(bulk, tail) ESS over every parameter and that ESS per
-gradient. It uses nothing but ``RMHMC()`` and ``pm.sample``, so the same script measures an
+gradient. ``--options '{"target_accept": 0.8}'`` measures other settings (a labelled run, not
+the defaults). It uses nothing but ``RMHMC()`` and ``pm.sample``, so the same script measures an
 older checkout of the package (to compare gradients per draw with the code an issue was filed
 against).
 """
@@ -19,6 +20,7 @@ against).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -33,23 +35,10 @@ import pymc as pm  # noqa: E402
 
 import pymc_fisher as pmf  # noqa: E402
 from tests.corpus.models import CORPUS  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "gc2011"
-
-
-def quickstart() -> pm.Model:
-    """The README's quickstart model, as written there."""
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 3))
-    y = rng.random(200) < 1 / (1 + np.exp(-X @ [0.5, -1.0, 0.2]))
-    with pm.Model(coords={"coef": ["a", "b", "c"]}) as model:
-        beta = pm.Normal("beta", 0, 10, dims="coef")
-        pm.Bernoulli("y", logit_p=X @ beta, observed=y)
-    return model
-
+from tests.models import quickstart_logistic  # noqa: E402
 
 TARGETS = {
-    "quickstart": quickstart,
+    "quickstart": quickstart_logistic,
     **{
         name: CORPUS[name].build
         for name in (
@@ -61,13 +50,13 @@ TARGETS = {
 }  # fmt: skip
 
 
-def run(name: str, seed: int) -> dict:
+def run(name: str, seed: int, options: dict) -> dict:
     model = TARGETS[name]()
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = pm.sample(
             draws=1000, tune=1000, chains=4, cores=2, random_seed=seed, progressbar=False,
-            step=pmf.RMHMC(), compute_convergence_checks=False,
+            step=pmf.RMHMC(**options), compute_convergence_checks=False,
         )  # fmt: skip
     ss = idata.sample_stats
     post = idata.posterior.to_dataset()
@@ -92,14 +81,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--models", default=",".join(TARGETS))
     ap.add_argument("--seed", type=int, default=20261201)
+    ap.add_argument("--options", default="{}", help="JSON RMHMC options (not the defaults)")
     args = ap.parse_args()
-    print(f"pymc_fisher from {Path(pmf.__file__).parent}")
+    options = json.loads(args.options)
+    print(f"pymc_fisher from {Path(pmf.__file__).parent}; RMHMC options {options or 'defaults'}")
     print(
         f"{'target':28s} {'divergences':>22s} {'grads/draw':>10s} {'evals/solve':>11s} "
         f"{'steps':>6s} {'eps':>6s} {'min ESS':>8s} {'ESS/grad':>9s}"
     )
     for name in args.models.split(","):
-        r = run(name, args.seed)
+        r = run(name, args.seed, options)
         print(
             f"{name:28s} {r['divergences'] or 0!s:>22s} {r['grads_per_draw']:10.1f} "
             f"{r['evals_per_solve']:11.2f} {r['steps']:6.2f} {r['step_size']:6.3f} "

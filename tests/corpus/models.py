@@ -48,6 +48,16 @@ class CorpusModel(NamedTuple):
         """Whether the model has observed variables."""
         return "likelihood" in self.tags
 
+    @property
+    def information_kinds(self) -> list[tuple[str, bool]]:
+        """``(kind, include_prior)`` of every ``fisher_information`` the model allows."""
+        kinds = [("expected", True), ("observed", True)]
+        if "likelihood" in self.tags:
+            kinds += [("expected", False), ("observed", False)]
+        if "empirical" in self.tags:
+            kinds.append(("empirical", False))
+        return kinds
+
 
 def _entry(build: Callable[[], pm.Model], *tags: str) -> CorpusModel:
     return CorpusModel(build.__name__, build, frozenset(tags))

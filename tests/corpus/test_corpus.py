@@ -47,17 +47,11 @@ def corpus_model(name: str) -> pm.Model:
 
 
 def _cases() -> list:
-    cases = []
-    for name in NAMES:
-        tags = CORPUS[name].tags
-        kinds = [("expected", True), ("observed", True)]
-        if "likelihood" in tags:
-            kinds += [("expected", False), ("observed", False)]
-        if "empirical" in tags:
-            kinds.append(("empirical", False))
-        cases += [pytest.param(name, k, p, id=f"{name}-{k}-{'prior' if p else 'lik'}")
-                  for k, p in kinds]  # fmt: skip
-    return cases
+    return [
+        pytest.param(name, k, p, id=f"{name}-{k}-{'prior' if p else 'lik'}")
+        for name in NAMES
+        for k, p in CORPUS[name].information_kinds
+    ]
 
 
 @pytest.mark.parametrize(("name", "kind", "include_prior"), _cases())
