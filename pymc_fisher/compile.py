@@ -24,6 +24,8 @@ from pytensor.compile import Function, SharedVariable
 from pytensor.compile.mode import Mode
 from pytensor.tensor.variable import TensorVariable
 
+import pymc_fisher.numba_ops  # noqa: F401  (registers Numba lowerings of PyTensor's polygammas)
+
 __all__ = ["cached", "compile_function", "model_key", "shape_signature"]
 
 _ATTRIBUTE = "_pymc_fisher_cache"
