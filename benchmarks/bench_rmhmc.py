@@ -311,6 +311,7 @@ def main() -> None:
             columns.append(("-hand-tuned", HAND_TUNED[name] | options))
         doors = {"sample": run_pmf_sample, "step": run_rmhmc}
         for metric in args.metrics.split(","):
+            defaults: dict[str, list[dict]] = {}
             for suffix, opts in columns:
                 by_door = {}
                 for door in args.doors.split(","):
@@ -327,8 +328,16 @@ def main() -> None:
                         print(f"    (hand-tuned: {opts})")
                     if base:
                         _ratios(runs, base)
+                    if suffix and door in defaults:  # the defaults against this labelled row
+                        _ratios(
+                            defaults[door],
+                            runs,
+                            f"the hand-tuned row ({door}: defaults / hand-tuned)",
+                        )
                     by_door[door] = runs
                     sys.stdout.flush()
+                if not suffix:
+                    defaults = by_door
                 if {"sample", "step"} <= set(by_door):
                     _ratios(by_door["sample"], by_door["step"], "pm.sample(step=RMHMC())")
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
 
 from pymc_fisher.bench.targets import (
     EIGHT_SCHOOLS_SIGMA,
@@ -140,3 +143,31 @@ def eight_schools_reference() -> dict[str, float]:
         out[f"{name}_mean"] = m
         out[f"{name}_sd"] = float(np.sqrt(np.sum(w * (f - m) ** 2)))
     return out
+
+
+class PythonOnlyLogCosh(Op):
+    """``log cosh x`` elementwise with a Python ``perform`` only: Numba runs it in object mode.
+
+    The model functions that hold it have no body the compiled kernel can call (the fallback's
+    tests); its gradient ``tanh x`` is an ordinary graph.
+    """
+
+    __props__ = ()
+
+    def make_node(self, x):  # type: ignore[no-untyped-def]
+        x = pt.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, outputs):  # type: ignore[no-untyped-def]
+        outputs[0][0] = np.log(np.cosh(inputs[0]))
+
+    def pullback(self, inputs, outputs, cotangents):  # type: ignore[no-untyped-def]
+        return [cotangents[0] * pt.tanh(inputs[0])]
+
+
+def python_op_model() -> pm.Model:
+    """x ~ N(0, I₂) with a Potential through :class:`PythonOnlyLogCosh` (no Numba body)."""
+    with pm.Model() as model:
+        x = pm.Normal("x", 0.0, 1.0, shape=2)
+        pm.Potential("p", -0.01 * PythonOnlyLogCosh()(x).sum())
+    return model

@@ -29,7 +29,8 @@ def test_polygamma_at_poles_and_infinities_is_scipys():
     for n in (1, 2):
         for x in (0.0, -1.0, -3.0, np.inf):
             assert polygamma(n, x) == special.polygamma(n, x)
-    assert np.isnan(polygamma(1, np.nan)) and np.isnan(polygamma(1, -np.inf))
+    assert np.isnan(polygamma(1, np.nan))
+    assert np.isnan(polygamma(1, -np.inf))
 
 
 def test_trigamma_and_its_derivative_compile_without_object_mode():
