@@ -98,7 +98,8 @@ def test_each_rule_is_named():
         mu = pm.Normal("mu", 0.0, 1.0)
         pm.Normal("a", mu, 1.0, observed=[0.1])  # closed form
         pm.Uniform("b", mu - 5.0, mu + 5.0, observed=[0.2])  # quantile quadrature
-        pm.Wald("c", mu=pm.math.exp(mu), lam=1.0, observed=[0.3])  # local rule
+        # local rule (no closed form)
+        pm.DirichletMultinomial("c", n=5, a=pm.math.exp(mu) * [1.0, 2.0], observed=[[2, 3]])
     table = pmf.check_model(model, facts=False).set_index("variable")
     assert table.loc[["mu", "a", "b", "c"], "information"].tolist() == [
         "closed form", "closed form", "quadrature", "local rule",
