@@ -38,7 +38,6 @@ __all__ = [
     "Rule",
     "analytic_factor_information",
     "expected_information_graph",
-    "expected_information_quadratic_graph",
     "factor_rule",
     "potential_information",
     "split_factors",
@@ -92,44 +91,6 @@ def _pad(jac: TensorVariable, batch_ndim: int) -> TensorVariable:
     return jac
 
 
-def pullback_quadratic(
-    information: Information,
-    theta: TensorVariable,
-    size: int,
-    batch_shape,
-    direction: TensorVariable,
-) -> TensorVariable | None:
-    """``vᵀ (Σ_batch Jᵀ I J) v = Σ_batch Σ_ab I_ab (J_a v)(J_b v)`` for one factor, no ``d × d``.
-
-    ``J_a v`` contracts each tangent with ``direction`` over θ's axis: for ``φ = Xβ`` that is
-    ``X v``, so the quadratic form of a regression's information costs O(n d), not the
-    O(n d²) of the matrix.
-    """
-    jacs = tangents(information.coords, theta, size)
-    ndim = len(batch_shape)
-    jv = [None if j is None else pt.tensordot(direction, _pad(j, ndim), axes=[[0], [0]])
-          for j in jacs]  # fmt: skip
-    total = None
-    k = len(jacs)
-    for a in range(k):
-        for b in range(a, k):
-            entry = information.matrix[a][b]
-            ja, jb = jv[a], jv[b]
-            if ja is None or jb is None or entry is None:
-                continue
-            info = pt.as_tensor(entry, dtype="float64")
-            term = pt.sum(pt.broadcast_to(info * ja * jb, batch_shape))
-            if a != b:
-                term = 2.0 * term
-            total = term if total is None else total + term
-    return total
-
-
-def _quadratic_of(term: TensorVariable | None, direction: TensorVariable) -> Any:
-    """``vᵀ M v`` of a factor's ``(d, d)`` term (its rule gave a matrix, not a quadratic)."""
-    return None if term is None else direction @ term @ direction
-
-
 def pullback(
     information: Information, theta: TensorVariable, size: int, batch_shape
 ) -> TensorVariable | None:
@@ -167,13 +128,7 @@ def factor_rule(factor: Factor, mg: ModelGraph) -> Rule:
     return _factor_term(factor, mg)[0]
 
 
-def _factor_term(
-    factor: Factor, mg: ModelGraph, direction: TensorVariable | None = None
-) -> tuple[Rule, TensorVariable | None]:
-    """The factor's rule and its ``(d, d)`` term, or ``vᵀ term v`` given ``direction`` ``v``.
-
-    The quadratic form is built without the matrix where the rule is elementwise.
-    """
+def _factor_term(factor: Factor, mg: ModelGraph) -> tuple[Rule, TensorVariable | None]:
     value = None if factor.observed else factor.value
     size = mg.layout.size
     batch_shape = tuple(factor.logp.shape[k] for k in range(factor.logp.type.ndim))
@@ -191,16 +146,14 @@ def _factor_term(
                 size,
                 batch_shape,
             )
-            return "closed_form", term if direction is None else _quadratic_of(term, direction)
+            return "closed_form", term
         if is_time_series(factor.op) and transform is None:
             term = time_series_information(
                 factor.op,
                 factor.params,
                 factor.value,
-                lambda node, params, v: _univariate(
-                    mg, node, params, v, None, "identity", direction=direction
-                )[1],
-                lambda info, batch: _pulled(mg, info, batch, direction),
+                lambda node, params, v: _univariate(mg, node, params, v, None, "identity")[1],
+                lambda info, batch: pullback(info, mg.theta, size, batch),
             )
             return "closed_form", term
         coordinate = factor.coordinate
@@ -212,33 +165,18 @@ def _factor_term(
             value, coordinate, transform = pt.as_tensor(transform.backward(value)), "identity", None
         node = factor.rv.owner
         if value is None:  # PyMC's observed log-density is elementwise over the batch
-            return _univariate(
-                mg, node, factor.params, None, None, None, batch_shape, direction=direction
-            )
-        return _univariate(
-            mg, node, factor.params, value, transform, coordinate, direction=direction
-        )
+            return _univariate(mg, node, factor.params, None, None, None, batch_shape)
+        return _univariate(mg, node, factor.params, value, transform, coordinate)
     except NoClosedFormError:  # not univariate, or no quantile function, or a coordinate
         pass
     if factor.observed:  # a discrete likelihood: sum over its support (enumeration.py)
         try:
             tangents_fn = partial(tangents, theta=mg.theta, size=size)
             term = enumeration_information(factor.op, factor.logp, factor.value, tangents_fn, size)
-            return "quadrature", term if direction is None else _quadratic_of(term, direction)
+            return "quadrature", term
         except NoClosedFormError:
             pass
-    term = _local(factor.name, factor.logp, mg)
-    return "local", term if direction is None else _quadratic_of(term, direction)
-
-
-def _pulled(
-    mg: ModelGraph, information: Information, batch_shape, direction: TensorVariable | None
-) -> TensorVariable | None:
-    """:func:`pullback`, or with ``direction`` its quadratic form (:func:`pullback_quadratic`)."""
-    size = mg.layout.size
-    if direction is None:
-        return pullback(information, mg.theta, size, batch_shape)
-    return pullback_quadratic(information, mg.theta, size, batch_shape, direction)
+    return "local", _local(factor.name, factor.logp, mg)
 
 
 def _local(name: str, term: TensorVariable, mg: ModelGraph) -> TensorVariable:
@@ -263,27 +201,26 @@ def _univariate(
     transform: object,
     coordinate: str | None,
     batch_shape: tuple | None = None,
-    *,
-    direction: TensorVariable | None = None,
 ) -> tuple[Rule, TensorVariable | None]:
     """Pull back a univariate factor's closed form, else its quantile quadrature.
 
-    Over ``batch_shape`` (default: the value's shape); with ``direction``, the quadratic form.
+    Over ``batch_shape`` (default: the value's shape).
     """
     if batch_shape is None and value is not None:
         # the broadcast of the value and the parameters (a random walk's initial value is a
         # slice, while its distribution may carry a batch dimension of one)
         tensors = [value, *(p for p in params if isinstance(p, TensorVariable))]
         batch_shape = tuple(pt.broadcast_shape(*tensors))
+    size = mg.layout.size
     if has_closed_form(node.op):
         try:
             information = closed_form(node.op, params, value, coordinate)
-            return "closed_form", _pulled(mg, information, batch_shape, direction)
+            return "closed_form", pullback(information, mg.theta, size, batch_shape)
         except NoClosedFormError:  # the entry does not cover this value coordinate
             pass
     live = [depends_on(p, mg.theta) for p in params]
     information = quadrature_information(node, tuple(params), value, transform, live)
-    return "quadrature", _pulled(mg, information, batch_shape, direction)
+    return "quadrature", pullback(information, mg.theta, size, batch_shape)
 
 
 def split_factors(
@@ -349,37 +286,4 @@ def expected_information_graph(
         term = potential_information(mg)
         if term is not None:
             total = total + term
-    return total
-
-
-def expected_information_quadratic_graph(
-    mg: ModelGraph, direction: TensorVariable, *, include_prior: bool = False
-) -> TensorVariable:
-    """``vᵀ G(θ) v`` for the expected information ``G`` of :func:`expected_information_graph`.
-
-    Built factor by factor without forming ``G`` where a factor's rule is elementwise (closed
-    forms, quadrature: ``Σ I (J v)²``, O(n d) for a regression of n observations); the other
-    rules (multivariate pull-backs, summed supports, the local rule, Potentials) give
-    ``vᵀ G_f v`` of their matrix. The sampler differentiates it in θ with ``v`` fixed: the
-    momentum-dependent half of the metric-derivative force, ``∇_θ ½ vᵀ G v``.
-
-    Parameters
-    ----------
-    mg
-        The model's graphs.
-    direction
-        The vector ``v`` (a graph of θ's length).
-    include_prior
-        As for :func:`expected_information_graph` (with the Potentials when ``True``).
-    """
-    factors = mg.factors if include_prior else mg.observed_factors
-    total = pt.constant(0.0, dtype="float64")
-    for factor in factors:
-        term = _factor_term(factor, mg, direction)[1]
-        if term is not None:
-            total = total + term
-    if include_prior:
-        term = potential_information(mg)
-        if term is not None:
-            total = total + _quadratic_of(term, direction)
     return total

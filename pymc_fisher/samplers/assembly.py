@@ -20,13 +20,16 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 from pymc.stats.convergence import log_warnings, run_convergence_checks
 from pymc.util import drop_warning_stat
 
-from pymc_fisher.samplers.chain import FLOAT_STATS, INT_STATS, ChainArrays
+from pymc_fisher.samplers.chain import _KIND_CODES, FLOAT_STATS, INT_STATS, ChainArrays
 
-__all__ = ["STATS_DTYPES", "to_datatree"]
+__all__ = ["RECORDED_KINDS", "STATS_DTYPES", "to_datatree"]
 
 _log = logging.getLogger("pymc")
 
-_KINDS = np.array(["none", "energy", "solver", "metric", "none"])  # "reversal": a rejection
+#: ``divergence_kind`` by the code a chain records (:data:`.chain._KIND_CODES`); a reversal is a
+#: rejection that keeps detailed balance, not a divergence
+_BY_CODE = sorted(_KIND_CODES, key=_KIND_CODES.__getitem__)
+RECORDED_KINDS = np.array([kind if kind != "reversal" else "none" for kind in _BY_CODE])
 
 #: ``sample_stats`` of ``pmf.sample``: the step method's, without its per-draw wall time
 #: (a compiled chain has no clock) and its warning objects (dropped by default by pm.sample).
@@ -54,7 +57,7 @@ STATS_DTYPES: dict[str, Any] = {
 def _stats(arrays: ChainArrays, n: int) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {k: arrays.floats[:n, i] for i, k in enumerate(FLOAT_STATS)}
     ints = {k: arrays.ints[:n, i] for i, k in enumerate(INT_STATS)}
-    out["divergence_kind"] = _KINDS[ints.pop("divergence_kind")]
+    out["divergence_kind"] = RECORDED_KINDS[ints.pop("divergence_kind")]
     out["diverging"] = out["divergence_kind"] != "none"
     out["reached_max_treedepth"] = ints.pop("reached_max_treedepth").astype(bool)
     out.update(ints)

@@ -38,7 +38,7 @@ from pymc.util import get_random_generator
 from threadpoolctl import threadpool_limits
 
 from pymc_fisher.errors import FisherError
-from pymc_fisher.samplers.assembly import to_datatree
+from pymc_fisher.samplers.assembly import RECORDED_KINDS, to_datatree
 from pymc_fisher.samplers.chain import ChainArrays, ChainSettings, ChainState, chain_arrays
 from pymc_fisher.samplers.kernel import KernelFallbackWarning
 from pymc_fisher.samplers.step import _DIVERGENCE_ADVICE, RMHMC
@@ -184,10 +184,9 @@ def _advise(arrays: Sequence[ChainArrays], kept: list[int], tune: int, n: int, q
     if quiet:
         return
     codes = np.unique(np.concatenate([arrays[c].ints[tune:n, 0] for c in kept]))
-    for code in codes.astype(int):
-        kind = ("none", "energy", "solver", "metric", "none")[code]
+    for kind in RECORDED_KINDS[codes.astype(int)]:
         if kind != "none":
-            _log.warning(_DIVERGENCE_ADVICE[kind])
+            _log.warning(_DIVERGENCE_ADVICE[str(kind)])
 
 
 def _run(

@@ -12,10 +12,7 @@ from scipy import special
 
 import pymc_fisher as pmf
 from pymc_fisher.errors import NoClosedFormError, NonFiniteInformationError
-from pymc_fisher.fisher.expected import (
-    expected_information_graph,
-    expected_information_quadratic_graph,
-)
+from pymc_fisher.fisher.expected import expected_information_graph
 from pymc_fisher.fisher.model_graph import model_graph
 
 
@@ -276,34 +273,3 @@ def test_zero_inflated_poisson_likelihood_sums_over_its_support() -> None:
     grad = fn(theta)[1]
     fd = [(fn(theta + 1e-6 * e)[0] - fn(theta - 1e-6 * e)[0]) / 2e-6 for e in np.eye(2)]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
-
-
-def test_quadratic_form_is_the_metric_between_a_direction() -> None:
-    """``vᵀ G v`` built factor by factor (without ``G`` for elementwise rules) and its θ-gradient.
-
-    Closed forms (Bernoulli through a design matrix, a shared-σ Normal), quadrature
-    (HalfStudentT, Uniform with a parameter-dependent bound), a multivariate pull-back
-    (MvNormal) and a Potential, against the matrix of ``expected_information_graph``.
-    """
-    rng = np.random.default_rng(11)
-    x = rng.normal(size=(15, 2))
-    with pm.Model() as model:
-        b = pm.Normal("b", 0.0, 1.0, shape=2)
-        s = pm.HalfStudentT("s", nu=4.0, sigma=1.5)
-        u = pm.Uniform("u", lower=b[0], upper=b[0] + s)
-        m = pm.MvNormal("m", mu=np.zeros(2), cov=np.array([[1.0, 0.3], [0.3, 2.0]]))
-        pm.Potential("shrink", -0.5 * (u - m[0]) ** 2)
-        pm.Bernoulli("y", logit_p=x @ b, observed=rng.integers(0, 2, size=15))
-        pm.Normal("z", mu=m[1] + u, sigma=s, observed=rng.normal(size=6))
-    point = {"b": [0.3, -0.2], "s_log__": 0.2, "u_interval__": -0.3, "m": [0.1, 0.4]}
-    mg = model_graph(model, {k: np.shape(v) for k, v in point.items()})
-    theta = mg.layout.ravel({k: np.asarray(v) for k, v in point.items()})
-    v = pytensor.tensor.vector("v")
-    metric = expected_information_graph(mg, include_prior=True)
-    quadratic = expected_information_quadratic_graph(mg, v, include_prior=True)
-    outputs = [metric, quadratic, pytensor.grad(quadratic, mg.theta)]
-    outputs.append(pytensor.grad(v @ metric @ v, mg.theta))
-    direction = rng.normal(size=theta.size)
-    g, q, grad_q, grad_vgv = pytensor.function([mg.theta, v], outputs)(theta, direction)
-    np.testing.assert_allclose(q, direction @ g @ direction, rtol=1e-12)
-    np.testing.assert_allclose(grad_q, grad_vgv, rtol=1e-10, atol=1e-12)
