@@ -138,6 +138,19 @@ def integrator_state(
     return IntegratorState(point, p, energy, hamiltonian_gradient(system, point, p))
 
 
+def momentum_guess(state: IntegratorState, eps: float, options: SolverOptions) -> np.ndarray:
+    """The momentum solve's first iterate.
+
+    ``p - ε/2 ∇_θH`` with the previous half step's ``∇_θH`` (free, and within O(ε²) of the
+    root), or, under ``options.reverse_check``, ``p + ε/2 ∇log p(θ)``: a function of ``(θ, p)``
+    alone, so that the step and its reverse are functions of the state, whatever the
+    trajectory came from.
+    """
+    if options.reverse_check:
+        return state.momentum + 0.5 * eps * state.position.grad_logp
+    return state.momentum - 0.5 * eps * state.dH_dtheta
+
+
 def _newton_momentum(
     system: RiemannianSystem,
     point: PositionPoint,
@@ -217,7 +230,8 @@ def generalized_leapfrog(
 
     The map is symmetric: the step with ``-ε`` from ``(θ', p')`` returns to ``(θ, p)`` (up to
     the solver tolerance). Initial guesses are explicit steps that cost no evaluation: for p½ the
-    previous ``∇_θH`` held in the state, for θ' an Euler step with ``G⁻¹(θ) p½``.
+    previous ``∇_θH`` held in the state (:func:`momentum_guess`), for θ' an Euler step with
+    ``G⁻¹(θ) p½``.
     """
     # Divergent iterates overflow; they are detected (non-finite residual) and reported.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -236,7 +250,7 @@ def _leapfrog(
 
     mom: FixedPointResult = solve_fixed_point(
         momentum_map,
-        state.momentum - 0.5 * eps * state.dH_dtheta,
+        momentum_guess(state, eps, options),
         tol=options.tol,
         max_iter=options.max_iterations,
         memory=options.anderson_memory,

@@ -298,6 +298,7 @@ def solver_options(options: SolverOptions) -> SolverOptions:
         int(options.anderson_memory),
         int(options.newton_iterations),
         float(options.max_energy_error),
+        bool(options.reverse_check),
     )
 
 

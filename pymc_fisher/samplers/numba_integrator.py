@@ -202,7 +202,8 @@ def leapfrog(model, state, eps, options):
     m = max(memory, 1)
     n_evals = 0
     # p½ = p - ε/2 ∇_θH(θ, p½)  (implicit in p½), Anderson-accelerated
-    x = p0 - 0.5 * eps * dh0
+    # under the reverse check, a guess that is a function of the state alone
+    x = p0 + 0.5 * eps * pos.grad_logp if options.reverse_check else p0 - 0.5 * eps * dh0
     dx_hist, df_hist = np.zeros((m, d)), np.zeros((m, d))
     prev_x, prev_f = np.zeros(d), np.zeros(d)
     count, have_prev = 0, False
@@ -299,7 +300,7 @@ def subdivided_leapfrog(model, state, eps, options):
         k *= 2
         new, code, a, b, res, n = _substeps(model, state, eps, k, options)
         it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
-    if code != NONE or k == 1:
+    if code != NONE or (k == 1 and not options.reverse_check):
         return new, code, it_p, it_q, residual, evals
     k_back = 1
     while k_back < k:
@@ -308,6 +309,11 @@ def subdivided_leapfrog(model, state, eps, options):
         if back not in (SOLVER, ENERGY):
             return state, REVERSAL, it_p, it_q, residual, evals
         k_back *= 2
+    if options.reverse_check:  # the reverse with k substeps must succeed too
+        _, back, a, b, res, n = _substeps(model, new, -eps, k, options)
+        it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
+        if back != NONE:
+            return state, REVERSAL, it_p, it_q, residual, evals
     return new, NONE, it_p, it_q, residual, evals
 
 

@@ -13,7 +13,7 @@ from pymc_fisher.samplers.integrator import (
 )
 from pymc_fisher.samplers.options import SolverOptions
 from pymc_fisher.samplers.solvers import solve_fixed_point
-from pymc_fisher.samplers.trajectory import integrate
+from pymc_fisher.samplers.trajectory import integrate, subdivided_leapfrog
 from tests.samplers.systems import rank_one_system, sinh_exact, sinh_system
 
 TIGHT = SolverOptions(tol=1e-13, max_iterations=100)
@@ -115,3 +115,39 @@ def test_non_converged_solve_is_a_solver_divergence():
     )
     assert report.divergence == "solver"
     assert same is state
+
+
+def _reverse_outcomes(options: SolverOptions, trials: int = 1000) -> dict[str, int]:
+    """Subdivided steps of the sinh system from random states, each followed by its reverse.
+
+    ``"broken"`` counts accepted steps whose reverse fails or lands elsewhere than the start:
+    the steps that are not involutions.
+    """
+    system = sinh_system()
+    rng = np.random.default_rng(3)
+    counts = {"accepted": 0, "reversal": 0, "broken": 0}
+    for _ in range(trials):
+        q, p, eps = rng.normal(size=2), 2.0 * rng.normal(size=2), rng.uniform(0.02, 0.5)
+        start = integrator_state(system, system.evaluate(q), p)
+        new, report = subdivided_leapfrog(system, start, eps, options)
+        if report.divergence == "reversal":
+            counts["reversal"] += 1
+        if report.divergence != "none":
+            continue
+        counts["accepted"] += 1
+        back, back_report = subdivided_leapfrog(system, new, -eps, options)
+        scale = options.tol * 100 * (1 + np.abs(q).max())  # a few solves' tolerance
+        if back_report.divergence != "none" or np.abs(back.position.theta - q).max() > scale:
+            counts["broken"] += 1
+    return counts
+
+
+def test_reverse_check_makes_every_accepted_step_an_involution():
+    # three evaluations per solve: solves fail often, and some converge one way only
+    capped = SolverOptions(max_iterations=3, newton_iterations=0)
+    unchecked = _reverse_outcomes(capped)
+    checked = _reverse_outcomes(capped._replace(reverse_check=True))
+    assert unchecked["broken"] > 0  # the hole the check closes
+    assert checked["broken"] == 0
+    assert checked["accepted"] > 0.4 * unchecked["accepted"]
+    assert checked["reversal"] > unchecked["reversal"]

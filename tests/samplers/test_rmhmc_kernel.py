@@ -19,6 +19,8 @@ from tests.models import python_op_model
 from tests.samplers.models import correlated_gaussian, eight_schools_centered, funnel
 
 OPTIONS = SolverOptions(tol=1e-9, max_iterations=15)
+#: every step verified by its reverse, the momentum solve from a guess of the state alone
+CHECKED = OPTIONS._replace(reverse_check=True)
 
 
 def _kernels(model, metric, vars=None, point=None):
@@ -73,8 +75,9 @@ def test_kernel_trajectory_equals_reference(name, build, metric, eps, steps):
         assert end_f.energy == pytest.approx(end_r.energy, abs=1e-9 * abs(end_r.energy) + 1e-9)
 
 
+@pytest.mark.parametrize("options", [OPTIONS, CHECKED], ids=["unchecked", "reverse-check"])
 @pytest.mark.parametrize(("name", "build", "metric", "eps", "steps"), CASES, ids=lambda c: c)
-def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
+def test_kernel_transition_equals_reference(name, build, metric, eps, steps, options):
     # the whole transition (momentum draw, trajectory, Metropolis test, condition number) from
     # one generator state: the same next position and statistics; the absurd step size makes
     # divergent transitions too
@@ -88,7 +91,7 @@ def test_kernel_transition_equals_reference(name, build, metric, eps, steps):
         seed = int(rng.integers(2**32))
         out = [
             fixed_transition(
-                s, s.evaluate(theta), step, steps, np.random.default_rng(seed), OPTIONS
+                s, s.evaluate(theta), step, steps, np.random.default_rng(seed), options
             )
             for s in (fast, reference)
         ]

@@ -97,22 +97,14 @@ def _eight_schools_checks():
     return [(v, None, k, ref[f"{v}_{k}"]) for v in ("mu", "tau") for k in ("mean", "sd")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured bias (issue 16): with 3 evaluations per solve, tau's mean is 4.11 against "
-    "3.60 (z = 9 over 4 x 4000 draws; 4.42, z = 12, at target_accept 0.85). The momentum solve's "
-    "first guess, p - eps/2 dH_dtheta, takes dH from the previous half step, so it depends on the "
-    "direction the trajectory came from: the reversibility check replays a backward step from a "
-    "guess the real reverse trajectory would not have. With the default solver the bias is "
-    "below detection (z = 0.7 over 16000 draws, 1.1% of transitions rejected by the check).",
-)
 def test_forced_solver_failures_keep_the_chain_exact():
-    """Three evaluations per solve make many leapfrog steps of non-centered eight schools (about
-    4.4 per solve at the defaults) fail their solve: they subdivide, and the reversibility check
-    rejects where the reverse would subdivide differently. mu and tau must still match the exact
-    posterior (the same as the centered model's). 4 x 4000 draws (``pmf.sample``: the same
-    chains as the step's, faster), so that a bias of the size measured cannot hide in the MCSE."""
-    solver = SolverOptions(max_iterations=3)
+    """Three evaluations per solve (about 4.4 at the defaults) make many leapfrog steps of
+    non-centered eight schools fail their solve, and some converge one way only: without the
+    reverse check tau's mean is 4.11 against 3.60 (z = 9 over these draws). With
+    ``reverse_check`` every step is verified by its reverse, so mu and tau must match the exact
+    posterior (the same as the centered model's). 4 x 4000 draws (``pmf.sample``: the same chains
+    as the step's, faster), so that a bias of the size measured cannot hide in the MCSE."""
+    solver = SolverOptions(max_iterations=3, reverse_check=True)
     idata = pmf.sample(
         4000, tune=1000, chains=4, cores=2, model=models.eight_schools_noncentered(),
         random_seed=11, progressbar=False, compute_convergence_checks=False, solver=solver,
