@@ -144,3 +144,25 @@ def test_cli_check_two_models_is_an_error(tmp_path, capsys):
 def test_cli_check_missing_file(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.py")]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_mv_student_t_car_and_icar_take_their_closed_forms():
+    from scipy import sparse
+
+    w = np.array([[0, 1, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 1, 0]])
+    with pm.Model() as model:
+        nu = pm.Gamma("nu", 2.0, 0.2)
+        s = pm.HalfNormal("s", 1.0)
+        alpha = pm.Uniform("alpha", -1.0, 1.0)
+        x = pm.MvStudentT("x", nu=nu, mu=np.zeros(3), chol=s * np.eye(3))
+        pm.MvStudentT("y", nu=nu, mu=x, scale=np.eye(3), observed=np.zeros((5, 3)))
+        c = pm.CAR("c", mu=np.zeros(4), W=w, alpha=alpha, tau=s)
+        # a sparse W (PyMC itself warns when it has to broadcast one over a batch)
+        pm.CAR("z", mu=c, W=sparse.csr_matrix(w), alpha=alpha, tau=2.0, observed=np.ones(4))
+        pm.ICAR("phi", W=w, sigma=s)
+    table = pmf.check_model(model, facts=False).set_index("variable")
+    rows = ["x", "y", "c", "z", "phi"]
+    assert table.loc[rows, "information"].tolist() == ["closed form"] * 5
+    info = pmf.fisher_information(model, include_prior=True)
+    assert np.all(np.isfinite(info.values))
+    assert np.linalg.eigvalsh(info.values).min() > 0

@@ -31,6 +31,7 @@ from pymc_fisher.fisher.closed_form import (
 )
 from pymc_fisher.fisher.expected import expected_information_graph, tangents
 from pymc_fisher.fisher.model_graph import model_graph
+from pymc_fisher.fisher.special import mv_student_t_nu_information
 
 FALSE_ALARM = 1e-3  # family-wise, over every Monte Carlo assertion in this file
 MODE = "FAST_COMPILE"  # C compilation of these one-off graphs costs more than it saves
@@ -173,7 +174,11 @@ def _count() -> int:
         if case.coordinate is not None:
             total += _n_assertions(d + 1)  # free form
     # MvNormal: free and observed; Dirichlet (K = 3): free and observed
-    return total + _n_assertions(7) + _n_assertions(5) + _n_assertions(5) + _n_assertions(3)
+    total += _n_assertions(7) + _n_assertions(5) + _n_assertions(5) + _n_assertions(3)
+    # MvStudentT and CAR: free and observed; ICAR on N = 4 and 5: E[s], E[s sᵀ] off σ and
+    # E[−∇²] free, E[−∇²] in (σ, s)
+    icar = sum(n + 2 + (n + 1) * (n + 2) // 2 + (n + 2) * (n + 3) // 2 + 3 for n in (4, 5))
+    return total + _n_assertions(8) + _n_assertions(6) + _n_assertions(7) + _n_assertions(3) + icar
 
 
 Z = float(stats.norm.isf(FALSE_ALARM / (2 * _count())))
@@ -638,3 +643,295 @@ def test_student_t_nu_information_without_cancellation() -> None:
     np.testing.assert_allclose(fn(small), direct, rtol=1e-9)
     large = np.array([1e6, 1e9])  # where the direct form has no correct digit left
     np.testing.assert_allclose(fn(large) * large**4, 3.5 - 13 / large, rtol=1e-10)
+
+
+# --- MvStudentT, CAR and ICAR (pull-backs) --------------------------------------------------
+
+
+def _bivariate_chol(v: pt.TensorVariable) -> pt.TensorVariable:
+    """The Cholesky factor of ``_bivariate``'s Σ from ``(a, b, r) = v[..., 4:7]``."""
+    a, b, r = v[..., 4], v[..., 5], v[..., 6]
+    zero = pt.zeros_like(a)
+    return pt.stack(
+        [
+            pt.stack([pt.exp(a), zero], axis=-1),
+            pt.stack([r * pt.exp(b), pt.sqrt(1 - r**2) * pt.exp(b)], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def _bivariate_t_logp(v: pt.TensorVariable) -> pt.TensorVariable:
+    """The bivariate Student-t log-density written out (per row of ``v``, ν = ``v[:, 7]``)."""
+    (z0, z1), (m0, m1) = (v[:, 0], v[:, 1]), (v[:, 2], v[:, 3])
+    a, b, r, nu = v[:, 4], v[:, 5], v[:, 6], v[:, 7]
+    u0, u1 = (z0 - m0) * pt.exp(-a), (z1 - m1) * pt.exp(-b)
+    quad = (u0**2 - 2 * r * u0 * u1 + u1**2) / (1 - r**2)
+    norm = pt.gammaln((nu + 2) / 2) - pt.gammaln(nu / 2) - pt.log(nu * np.pi)
+    return norm - a - b - pt.log1p(-(r**2)) / 2 - (nu + 2) / 2 * pt.log1p(quad / nu)
+
+
+def test_mv_student_t_against_monte_carlo() -> None:
+    """Coordinates ``(z₀, z₁, μ₀, μ₁, a, b, r, ν)``, Σ through PyMC's ``chol`` argument."""
+    m = 100_000
+    x0 = np.array([0.4, -0.3, 0.2, -0.5, 0.6, 5.5])  # μ₀, μ₁, a, b, r, ν
+    v = pt.vector("v", dtype="float64")
+    rv = pm.MvStudentT.dist(nu=v[7], mu=v[2:4], chol=_bivariate_chol(v))
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, 8)
+
+    free = general(params, v[0:2], "identity", tangents_fn, 8, ())
+    observed = general(params, None, None, tangents_fn, 8, ())
+    vm = pt.matrix("vm", dtype="float64")
+    logp = _bivariate_t_logp(vm)
+    score, hess = _scores_and_hessians(logp, [vm], 8)
+    check = pm.logp(rv, v[0:2])
+    fn = pytensor.function([v, vm], [free, observed, score, hess, check], mode=MODE)
+
+    chol0 = pytensor.function([v], _bivariate_chol(v), mode=MODE)(np.r_[0, 0, x0])
+    rng = np.random.default_rng(20261122)
+    nu0 = x0[5]
+    white = rng.normal(size=(m, 2)) / np.sqrt(rng.chisquare(nu0, size=m) / nu0)[:, None]
+    y = x0[:2] + white @ chol0.T
+    point = np.r_[y[0], x0]
+    free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
+    np.testing.assert_allclose(
+        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    )
+    np.testing.assert_allclose(obs_info[:2], 0.0)
+    np.testing.assert_allclose(obs_info[2:, 2:], free_info[2:, 2:], rtol=1e-12)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
+    ]:
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"MvStudentT {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"MvStudentT {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"MvStudentT {form}: E[−∇²]")
+
+
+# a 4-cycle with one chord, and a path of 3 next to an edge (two connected components)
+_GRAPH = np.array([[0, 1, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 1, 0]])
+_ISLANDS = np.array(
+    [[0, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0]]
+)
+
+
+def _car_logp(v: pt.TensorVariable, w: np.ndarray, shift: np.ndarray) -> pt.TensorVariable:
+    """CAR log-density per row of ``v = (z (4), b, α, τ)``, ``μ = b · shift``, written out as
+    PyMC's: the Gaussian's without its constant ``½ log|D| − (k/2) log 2π``
+    (``log|D − αW| = log|D| + Σ log(1 − αλ)``, λ of ``D^(−½) W D^(−½)``)."""
+    degree = w.sum(axis=0)
+    lam = np.linalg.eigvalsh(w / np.sqrt(np.outer(degree, degree)))
+    k = w.shape[0]
+    z, b, alpha, tau = v[:, :k], v[:, k], v[:, k + 1], v[:, k + 2]
+    delta = z - b[:, None] * shift
+    quad = (delta * (delta * degree - alpha[:, None] * (delta @ w))).sum(axis=1)
+    logdet = k * pt.log(tau) + pt.log(1 - alpha[:, None] * lam).sum(axis=1)
+    return (logdet - tau * quad) / 2
+
+
+def test_car_against_monte_carlo() -> None:
+    """Coordinates ``(z (4), b, α, τ)`` with ``μ = b · shift``."""
+    m, k = 40_000, 4
+    shift = np.array([1.0, -0.5, 2.0, 0.3])
+    x0 = np.array([0.7, 0.4, 1.8])  # b, α, τ
+    v = pt.vector("v", dtype="float64")
+    rv = pm.CAR.dist(mu=v[k] * shift, W=_GRAPH, alpha=v[k + 1], tau=v[k + 2])
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, k + 3)
+
+    batch = (1,)  # PyMC's CAR log-density of one vector has shape (1,)
+    free = general(params, v[:k], "identity", tangents_fn, k + 3, batch)
+    observed = general(params, None, None, tangents_fn, k + 3, batch)
+    vm = pt.matrix("vm", dtype="float64")
+    logp = _car_logp(vm, _GRAPH, shift)
+    score, hess = _scores_and_hessians(logp, [vm], k + 3)
+    check = pm.logp(rv, v[:k])
+    fn = pytensor.function([v, vm], [free, observed, score, hess, check], mode=MODE)
+
+    b, alpha, tau = x0
+    precision = tau * (np.diag(_GRAPH.sum(axis=0)) - alpha * _GRAPH)
+    rng = np.random.default_rng(20261122)
+    y = rng.multivariate_normal(b * shift, np.linalg.inv(precision), size=m)
+    point = np.r_[y[0], x0]
+    free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
+    np.testing.assert_allclose(
+        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm[0], rtol=1e-12
+    )
+    np.testing.assert_allclose(free_info[:k, :k], precision, rtol=1e-12)  # I_zz = Q
+    np.testing.assert_allclose(obs_info[:k], 0.0)
+    np.testing.assert_allclose(obs_info[k:, k:], free_info[k:, k:], rtol=1e-12)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[k:, k:], s[:, k:], h[:, k:, k:]),
+    ]:
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"CAR {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"CAR {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"CAR {form}: E[−∇²]")
+
+
+def _icar_logp(v: pt.TensorVariable, w: np.ndarray) -> pt.TensorVariable:
+    """PyMC's ICAR log-density per row of ``v = (φ (N), σ, s)``, written out."""
+    n = w.shape[0]
+    phi, sigma, s = v[:, :n], v[:, n], v[:, n + 1]
+    laplacian = np.diag(w.sum(axis=0)) - w
+    pairwise = (phi * (phi @ laplacian)).sum(axis=1) / (2 * sigma**2)
+    zero_sum = phi.sum(axis=1) ** 2 / (2 * (s * n) ** 2)
+    return -pairwise - zero_sum - np.log(np.sqrt(2 * np.pi)) - pt.log(s * n)
+
+
+@pytest.mark.parametrize(("w", "components"), [(_GRAPH, 1), (_ISLANDS, 2)], ids=["one", "two"])
+def test_icar_against_monte_carlo(w: np.ndarray, components: int) -> None:
+    """Coordinates ``(φ (N), σ, s)``. PyMC's log-density leaves out the normaliser ``−r log σ``
+    (``r = N − components``), so the score in σ has mean ``r/σ`` and only ``E[−∇²] = I``
+    holds in σ; ``E[s sᵀ] = I`` is checked in the other coordinates. With two components the
+    field is improper along the component-wise constants that sum to zero; the draws leave that
+    direction at zero, which no term of the log-density sees."""
+    m, n = 40_000, w.shape[0]
+    rank = n - components
+    x0 = np.array([1.3, 0.4])  # σ, s
+    v = pt.vector("v", dtype="float64")
+    rv = pm.ICAR.dist(W=w, sigma=v[n], zero_sum_stdev=v[n + 1])
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, n + 2)
+
+    free = general(params, v[:n], "identity", tangents_fn, n + 2, ())
+    observed = general(params, None, None, tangents_fn, n + 2, ())
+    vm = pt.matrix("vm", dtype="float64")
+    logp = _icar_logp(vm, w)
+    score, hess = _scores_and_hessians(logp, [vm], n + 2)
+    check = pm.logp(rv, v[:n])
+    fn = pytensor.function([v, vm], [free, observed, score, hess, check], mode=MODE)
+
+    sigma, s = x0
+    laplacian = np.diag(w.sum(axis=0)) - w
+    precision = laplacian / sigma**2 + np.ones((n, n)) / (s * n) ** 2
+    eigenvalues, vectors = np.linalg.eigh(precision)
+    proper = eigenvalues > 1e-9 * eigenvalues.max()
+    assert proper.sum() == rank + 1  # the zero-sum constraint adds one direction
+    white = np.random.default_rng(20261122).normal(size=(m, int(proper.sum())))
+    y = (white / np.sqrt(eigenvalues[proper])) @ vectors[:, proper].T
+    point = np.r_[y[0], x0]
+    free_info, obs_info, sc, he, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
+    np.testing.assert_allclose(
+        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    )
+    np.testing.assert_allclose(free_info[:n, :n], precision, rtol=1e-12)  # I_φφ = Q
+    np.testing.assert_allclose(obs_info[:n], 0.0)
+    np.testing.assert_allclose(obs_info[n:, n:], free_info[n:, n:], rtol=1e-12)
+    mean_score = np.zeros(n + 2)
+    mean_score[n] = rank / sigma  # the normaliser PyMC leaves out
+    assert_mc_mean(sc, mean_score, "ICAR free: E[s]")
+    keep = np.r_[0:n, n + 1]
+    outer = sc[:, keep, None] * sc[:, None, keep]
+    assert_mc_mean(outer, free_info[np.ix_(keep, keep)], "ICAR free: E[s sᵀ] off σ")
+    assert_mc_mean(-he, free_info, "ICAR free: E[−∇²]")
+    assert_mc_mean(-he[:, n:, n:], obs_info[n:, n:], "ICAR observed: E[−∇²]")
+
+
+def test_mv_student_t_nu_information_without_cancellation() -> None:
+    """``p = 1`` is StudentT's ``I_νν`` (its series above ν = 200) to 1e-7 up to ν = 1e9, where
+    the difference of ``g`` has lost its ``log₁₀(ν)`` digits; for ``p > 1`` scipy's direct form
+    below ν = 50, where it is still good to about 1e-11."""
+    nu, p = pt.vector("nu", dtype="float64"), pt.scalar("p", dtype="float64")
+    fn = pytensor.function([nu, p], mv_student_t_nu_information(nu, p), mode=MODE)
+    univariate = pytensor.function([nu], student_t_nu_information(nu), mode=MODE)
+    grid = np.geomspace(0.05, 1e9, 60)
+    np.testing.assert_allclose(fn(grid, 1.0), univariate(grid), rtol=1e-7)
+    small = np.array([0.05, 0.3, 1.0, 5.0, 20.0, 50.0])
+    for dim in (2.0, 5.0, 30.0):
+        direct = (special.polygamma(1, small / 2) - special.polygamma(1, (small + dim) / 2)) / 4
+        direct -= dim * (small + dim + 4) / (2 * small * (small + dim) * (small + dim + 2))
+        np.testing.assert_allclose(fn(small, dim), direct, rtol=1e-10)
+    assert np.all(fn(np.geomspace(1e-3, 1e12, 200), 3.0) > 0)
+
+
+def _mv_t_information(nu: float, sigma: np.ndarray, d_mu: list, d_sigma: list) -> np.ndarray:
+    """The MvStudentT information in numpy (Lange, Little & Taylor 1989), one observation, over
+    coordinates with tangents ``d_mu`` (p-vectors) and ``d_sigma`` (p × p), ν the last."""
+    p = sigma.shape[0]
+    prec = np.linalg.inv(sigma)
+    c = (nu + p) / (nu + p + 2)
+    k = len(d_mu)
+    out = np.zeros((k + 1, k + 1))
+    for i in range(k):
+        for j in range(k):
+            out[i, j] = c * d_mu[i] @ prec @ d_mu[j]
+            a, b = prec @ d_sigma[i], prec @ d_sigma[j]
+            out[i, j] += c * np.trace(a @ b) / 2 - np.trace(a) * np.trace(b) / (2 * (nu + p + 2))
+        out[i, k] = out[k, i] = -np.trace(prec @ d_sigma[i]) / ((nu + p) * (nu + p + 2))
+    out[k, k] = (special.polygamma(1, nu / 2) - special.polygamma(1, (nu + p) / 2)) / 4 - p * (
+        nu + p + 4
+    ) / (2 * nu * (nu + p) * (nu + p + 2))
+    return out
+
+
+def test_mv_student_t_batch_with_a_nu_per_row() -> None:
+    """Three observations, ν per row and in the last coordinate through ``ν_i = w_i e^η``,
+    Σ = s² R shared, μ = β shared: the pull-back against numpy, row by row."""
+    w = np.array([1.0, 2.5, 0.4])
+    corr = np.array([[1.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+    v = pt.vector("v", dtype="float64")  # β (3), log s, η
+    rv = pm.MvStudentT.dist(
+        nu=w * pt.exp(v[4]), mu=v[:3], scale=pt.exp(2 * v[3]) * corr, shape=(3, 3)
+    )
+    general = pullback_for(rv.owner.op)
+    params = rv.owner.op.dist_params(rv.owner)
+    got = pytensor.function(
+        [v], general(params, None, None, lambda g: tangents(g, v, 5), 5, (3,)), mode=MODE
+    )(np.r_[0.1, -0.2, 0.3, 0.25, np.log(4.0)])
+    sigma = np.exp(0.5) * corr
+    expect = np.zeros((5, 5))
+    for wi in w:
+        nu = 4.0 * wi
+        # the coordinates: β (3) through μ, log s through Σ (∂Σ = 2Σ), then ν (∂ν/∂η = ν)
+        d_mu = [*np.eye(3), np.zeros(3)]
+        d_sigma = [np.zeros((3, 3))] * 3 + [2 * sigma]
+        block = _mv_t_information(nu, sigma, d_mu, d_sigma)
+        jac = np.diag([1.0, 1.0, 1.0, 1.0, nu])
+        expect += jac @ block @ jac
+    np.testing.assert_allclose(got, expect, rtol=1e-10, atol=1e-12)
+
+
+def test_metric_derivative_through_mv_student_t_car_and_icar() -> None:
+    """``∇θ Σ G(θ) ⊙ C`` by one reverse pass, against central differences: through trigamma,
+    the Cholesky solves, CAR's eigenvalues (constant: W is data) and ICAR's σ block."""
+    w = np.array([[0, 1, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 1, 0]])
+    rng = np.random.default_rng(5)
+    with pm.Model() as model:
+        nu = pm.Gamma("nu", 2.0, 0.2)
+        s = pm.HalfNormal("s", 1.0)
+        alpha = pm.Uniform("alpha", -1.0, 1.0)
+        corr = np.array([[1.0, 0.4], [0.4, 1.0]])
+        pm.MvStudentT("y", nu=nu, mu=np.zeros(2), scale=s**2 * corr, observed=np.zeros((3, 2)))
+        # a loose zero-sum constraint: the default's 1/(sN)² = 6e4 would swamp the differences
+        phi = pm.ICAR("phi", W=w, sigma=s, zero_sum_stdev=0.5)
+        pm.CAR("z", mu=phi, W=w, alpha=alpha, tau=1 / s, observed=rng.normal(size=(2, 4)))
+    point = {
+        "nu_log__": np.log(4.0),
+        "s_log__": np.log(1.3),
+        "alpha_interval__": 0.3,
+        "phi": np.array([0.2, -0.1, 0.3, -0.4]),
+    }
+    mg = model_graph(model, {k: np.shape(v) for k, v in point.items()})
+    theta = np.concatenate([np.ravel(point[name]) for name in mg.layout.names])
+    metric = expected_information_graph(mg, include_prior=True)
+    weights = rng.normal(size=(theta.size, theta.size))
+    objective = pt.sum(metric * weights)
+    fn = pytensor.function([mg.theta], [objective, pytensor.grad(objective, mg.theta)], mode=MODE)
+    _, grad = fn(theta)
+    eps = 1e-6
+    fd = [(fn(theta + eps * e)[0] - fn(theta - eps * e)[0]) / (2 * eps) for e in np.eye(theta.size)]
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)

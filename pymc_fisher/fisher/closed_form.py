@@ -21,10 +21,10 @@ parameters, the value, the coordinate, a ``tangents_fn(graphs)`` giving each gra
 batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and the batch shape,
 returning the ``(size, size)`` information summed over the batch.
 
-Dirichlet and Categorical are pull-backs in ``multivariate.py``; random walks and AR in
-``timeseries.py``. Factors the registry does not cover take the quantile quadrature
-(``quadrature.py``), the summed support (``enumeration.py``) or the local rule (``local.py``);
-``expected.py`` picks the rule.
+MvStudentT, Dirichlet and Categorical are pull-backs in ``multivariate.py``, CAR and ICAR in
+``spatial.py``; random walks and AR in ``timeseries.py``. Factors the registry does not cover
+take the quantile quadrature (``quadrature.py``), the summed support (``enumeration.py``) or
+the local rule (``local.py``); ``expected.py`` picks the rule.
 
 Entries and coordinates (value coordinate in brackets, for a free variable):
 
@@ -44,6 +44,9 @@ Poisson                       μ, or η = log μ                      (discrete)
 Bernoulli, Binomial           p, or η = logit p                    (discrete)
 NegativeBinomial              n, p, or n, η = logit p              (discrete)
 MvNormal (pull-back)          μ, Σ                                 [identity]
+MvStudentT (pull-back)        ν, μ, Σ (the scale matrix)           [identity]
+CAR (pull-back)               μ, α, τ                              [identity]
+ICAR (pull-back)              σ, zero_sum_stdev                    [identity]
 Categorical (pull-back)       p                                    (discrete)
 Dirichlet (pull-back)         α                                    [simplex]
 ============================  ===================================  ===========

@@ -1,18 +1,20 @@
 """Closed-form information of distributions that are not elementwise.
 
-MvNormal, Categorical (so OrderedLogistic and OrderedProbit) and Dirichlet.
+MvNormal, MvStudentT, Categorical (so OrderedLogistic and OrderedProbit) and Dirichlet; the
+Gaussian Markov random fields CAR and ICAR are in ``spatial.py``.
 """
 
 from __future__ import annotations
 
 import pytensor.tensor as pt
+from pymc.distributions.multivariate import MvStudentTRV
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.fisher.registry import register_pullback, unsupported
-from pymc_fisher.fisher.special import trigamma
+from pymc_fisher.fisher.special import mv_student_t_nu_information, trigamma
 
-__all__: list[str] = []
+__all__ = ["batch_gram"]
 
 
 def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -> TensorVariable:
@@ -24,6 +26,40 @@ def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -
     )
     own = shape_of.shape[: shape_of.type.ndim - core_ndim]
     return pt.cast(full, "float64") / pt.cast(pt.prod(own), "float64")
+
+
+def batch_gram(
+    x: TensorVariable, y: TensorVariable, weight, batch_shape: tuple, core_ndim: int
+) -> TensorVariable:
+    """``Σ_b w_b Σ_core x[:, b, core] y[:, b, core]ᵀ``, a ``(size, size)`` graph.
+
+    ``x`` and ``y`` are tangent batches ``(size, *batch, *core)`` whose batch axes broadcast,
+    right-aligned, to ``batch_shape`` (a shared Σ has none); ``weight`` broadcasts to
+    ``batch_shape``. It is summed over the axes along which neither ``x`` nor ``y`` varies, so a
+    parameter shared by the batch costs one product however large the batch.
+    """
+    ndim = len(batch_shape) + core_ndim
+    x, y = _pad(x, ndim), _pad(y, ndim)
+    w = pt.broadcast_to(pt.as_tensor(weight, dtype="float64"), batch_shape)
+    shared = [
+        k
+        for k in range(len(batch_shape))
+        if x.type.broadcastable[k + 1] and y.type.broadcastable[k + 1]
+    ]
+    if shared:
+        w = w.sum(axis=shared, keepdims=True)
+    w = pt.shape_padright(w, core_ndim)[None]
+    weighted, y = pt.broadcast_arrays(x * w, y)
+    size = x.shape[0]
+    return weighted.reshape((size, -1)) @ y.reshape((size, -1)).T
+
+
+def _pad(jac: TensorVariable, ndim: int) -> TensorVariable:
+    """``jac`` ``(size, *shape)`` with broadcastable axes after ``size`` up to ``ndim`` axes."""
+    missing = ndim - (jac.type.ndim - 1)
+    if missing > 0:
+        jac = jac.reshape((jac.shape[0], *([1] * missing), *jac.shape[1:]), ndim=ndim + 1)
+    return jac
 
 
 @register_pullback(prb.MvNormalRV)
@@ -52,6 +88,49 @@ def _mv_normal(params, value, coordinate, tangents_fn, size, batch_shape):
         term = _batch_count(batch_shape, cov, 2) * (flat @ flat.T) / 2
         total = term if total is None else total + term
     return total
+
+
+@register_pullback(MvStudentTRV)
+def _mv_student_t(params, value, coordinate, tangents_fn, size, batch_shape):
+    """MvStudentT(ν, μ, Σ), Σ PyMC's scale matrix (``chol`` gives ``L Lᵀ``, ``tau`` its inverse).
+
+    Lange, Little & Taylor (1989), JASA 84:881, appendix B, with ``c = (ν + p)/(ν + p + 2)``
+    and ``W_a = L⁻¹ ∂_aΣ L⁻ᵀ``:
+    ``I_μμ = c Σ⁻¹`` (the value enters as ``z − μ``),
+    ``I_ab = ½ c tr(W_a W_b) − tr W_a tr W_b / (2(ν + p + 2))``,
+    ``I_νa = −tr W_a / ((ν + p)(ν + p + 2))``, ``I_νν`` (``mv_student_t_nu_information``);
+    the location is orthogonal to Σ and ν (the score in μ is odd in ``z − μ``, theirs even).
+    For ``p = 1`` these are StudentT's entries.
+    """
+    nu, mu, scale = params
+    if value is not None and coordinate != "identity":
+        raise unsupported("MvStudentT", coordinate)
+    jacs = tangents_fn([nu, mu, scale] if value is None else [nu, mu, scale, value])
+    j_nu, j_mu, j_scale = jacs[0], jacs[1], jacs[2]
+    j_z = jacs[3] if value is not None else None
+    p = pt.cast(mu.shape[-1], "float64")
+    shrink = (nu + p) / (nu + p + 2)
+    d = j_mu if j_z is None else (j_z if j_mu is None else j_z - j_mu)
+    chol = pt.linalg.cholesky(scale)
+    terms = []
+    if d is not None:
+        white = pt.linalg.solve_triangular(chol, pt.moveaxis(d, 0, -1), lower=True)
+        white = pt.moveaxis(white, -1, 0)  # L⁻¹ d, (size, *batch, p)
+        terms.append(batch_gram(white, white, shrink, batch_shape, 1))
+    trace = None
+    if j_scale is not None:
+        dscale = (j_scale + pt.swapaxes(j_scale, -1, -2)) / 2
+        half = pt.linalg.solve_triangular(chol[None], dscale, lower=True)  # L⁻¹ dΣ
+        white = pt.linalg.solve_triangular(chol[None], pt.swapaxes(half, -1, -2), lower=True)
+        trace = pt.diagonal(white, axis1=-2, axis2=-1).sum(-1)  # (size, *batch)
+        terms.append(batch_gram(white, white, shrink / 2, batch_shape, 2))
+        terms.append(-batch_gram(trace, trace, 1 / (2 * (nu + p + 2)), batch_shape, 0))
+    if j_nu is not None:
+        terms.append(batch_gram(j_nu, j_nu, mv_student_t_nu_information(nu, p), batch_shape, 0))
+        if trace is not None:
+            cross = batch_gram(j_nu, trace, -1 / ((nu + p) * (nu + p + 2)), batch_shape, 0)
+            terms.append(cross + cross.T)
+    return pt.add(*terms) if terms else None
 
 
 @register_pullback(prb.CategoricalRV)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import pytensor.tensor as pt
+from pytensor.sparse import SparseTensorType
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.errors import NoClosedFormError
@@ -131,9 +132,15 @@ def closed_form(
 
 
 def _float64(p: TensorVariable) -> TensorVariable:
-    """``p`` as float64; non-tensor inputs (a ``None`` size) pass through untouched."""
+    """``p`` as float64.
+
+    Non-tensor inputs (a ``None`` size) and sparse ones (CAR's ``W``, which ``pt.cast`` cannot
+    take) pass through untouched.
+    """
     dtype = getattr(p.type, "dtype", None)
-    return pt.cast(p, "float64") if dtype is not None and dtype != "float64" else p
+    if dtype is None or dtype == "float64" or isinstance(p.type, SparseTensorType):
+        return p
+    return pt.cast(p, "float64")
 
 
 def unsupported(op_name: str, coordinate: str | None) -> NoClosedFormError:
