@@ -12,9 +12,9 @@ non-centered eight schools and Neal's funnel, and prints per target: divergences
 kind, gradient evaluations per draw (every gradient of the implicit solves counted), mean
 fixed-point evaluations per solve, min(bulk, tail) ESS over every parameter and that ESS per
 gradient. ``--options '{"target_accept": 0.8}'`` measures other settings (a labelled run, not
-the defaults). It uses nothing but ``RMHMC()`` and ``pm.sample``, so the same script measures an
-older checkout of the package (to compare gradients per draw with the code an issue was filed
-against).
+the defaults; ``"solver"`` is a dict of ``pmf.SolverOptions`` fields). It uses nothing but
+``RMHMC()`` and ``pm.sample``, so the same script measures an older checkout of the package (to
+compare gradients per draw with the code an issue was filed against).
 """
 
 from __future__ import annotations
@@ -50,13 +50,19 @@ TARGETS = {
 }  # fmt: skip
 
 
+def _rmhmc_options(options: dict) -> dict:
+    if "solver" in options:
+        return {**options, "solver": pmf.SolverOptions(**options["solver"])}
+    return options
+
+
 def run(name: str, seed: int, options: dict) -> dict:
     model = TARGETS[name]()
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = pm.sample(
             draws=1000, tune=1000, chains=4, cores=2, random_seed=seed, progressbar=False,
-            step=pmf.RMHMC(**options), compute_convergence_checks=False,
+            step=pmf.RMHMC(**_rmhmc_options(options)), compute_convergence_checks=False,
         )  # fmt: skip
     ss = idata.sample_stats
     post = idata.posterior.to_dataset()

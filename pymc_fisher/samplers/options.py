@@ -26,9 +26,11 @@ class SolverOptions(NamedTuple):
     ----------
     tol
         Absolute and relative tolerance: a solve has converged when
-        ``max|F(x) - x| <= tol (1 + max|x|)``. The energy error a solve this accurate leaves is
-        of its order, far below the Monte Carlo error; a tighter one costs iterations where the
-        metric varies (German credit: 6.3 evaluations per solve at 1e-9, 4.5 at 1e-6).
+        ``max|F(x) - x| <= tol (1 + max|x|)``. What an inexact solve changes is the step's
+        reversibility and volume, by the order of ``tol``: far below the Monte Carlo error (the
+        exactness tests of ``test_rmhmc_statistical`` run at the default), while a tighter one
+        costs iterations where the metric varies (German credit: 6.3 evaluations per solve at
+        1e-9, 4.1 at 1e-6, 2.9 at 1e-4, the same ESS; ``benchmarks/bench_divergences.py``).
     max_iterations
         A solve not converged after this many evaluations has failed: the step is retried as
         substeps (:func:`~.trajectory.subdivided_leapfrog`), and if those fail too the
@@ -56,7 +58,7 @@ class SolverOptions(NamedTuple):
     15
     """
 
-    tol: float = 1e-6
+    tol: float = 1e-4
     max_iterations: int = 15
     anderson_memory: int = 3
     newton_iterations: int = 5
