@@ -4,4 +4,9 @@ Importing the package fills the closed-form registries (``registry.py``) from th
 hold the entries.
 """
 
-from pymc_fisher.fisher import closed_form, multivariate, univariate  # noqa: F401  (they register)
+from pymc_fisher.fisher import (  # noqa: F401  (they register)
+    bounded,
+    closed_form,
+    multivariate,
+    univariate,
+)
