@@ -166,3 +166,22 @@ def test_mv_student_t_car_and_icar_take_their_closed_forms():
     info = pmf.fisher_information(model, include_prior=True)
     assert np.all(np.isfinite(info.values))
     assert np.linalg.eigvalsh(info.values).min() > 0
+
+
+def test_interval_distributions_have_closed_forms():
+    # free values under PyMC's interval transform, and observed values with parameters in θ
+    with pm.Model() as model:
+        a = pm.Normal("a", 0.0, 1.0)
+        pm.Uniform("u", 0.0, 2.0)
+        pm.Uniform("u_moving", a - 1.0, a + 3.0)  # bounds in θ: still standard logistic in y
+        pm.Pareto("pareto", alpha=3.0, m=1.5)
+        pm.Triangular("triangular", lower=0.0, c=1.0, upper=3.0)
+        pm.TruncatedNormal("tn", mu=0.0, sigma=1.0, lower=-1.0, upper=2.0)
+        pm.TruncatedNormal("tn_lower", mu=0.0, sigma=1.0, lower=-1.0)
+        pm.TruncatedNormal("tn_upper", mu=0.0, sigma=1.0, upper=2.0)
+        pm.Pareto("y_pareto", alpha=pm.math.exp(a) + 1.0, m=0.5, observed=[1.0, 2.0])
+        pm.Triangular("y_tri", lower=0.0, c=3 * pm.math.sigmoid(a), upper=3.0, observed=[1.0])
+        pm.TruncatedNormal("y_tn", mu=a, sigma=1.0, lower=-1.0, upper=2.0, observed=[0.5])
+    table = pmf.check_model(model, facts=False).set_index("variable")
+    assert set(table["information"]) == {"closed form"}, table["information"]
+    assert table.loc["tn", "coordinate"] == "Interval"

@@ -55,10 +55,36 @@ class Case(NamedTuple):
     # differentiated twice (VonMises: its log I₀(κ) goes through I1e, which has no gradient);
     # the test checks it against PyMC's at every draw
     logp: Callable | None = None
+    # the parameters (indices into x0) that are coordinates of the observed form; the others
+    # are edges of the data's support (Pareto's m), whose score has no mean zero
+    regular: tuple[int, ...] | None = None
+    # how far PyMC's log-density may be from the written-out ``logp``
+    gap: float = 1e-10
 
 
 def _von_mises_logp(x, z):
     return x[1] * pt.cos(z - x[0]) - np.log(2 * np.pi) - pt.log(pt.i0(x[1]))
+
+
+def _truncated_normal(lower: float, upper: float):
+    """TruncatedNormal(μ, σ) on ``[lower, upper]`` written out, and its Case fields.
+
+    PyMC's normalising constant divides by ``pt.sqrt(2.0)``, a float32 constant: it is 1e-8
+    off (1e-7 in a tail), and its second derivative in μ, the same for every draw, is then
+    further from the entry than Monte Carlo can be. ``log Z`` here is exact in float64.
+    """
+    root2 = float(np.sqrt(2.0))
+
+    def logp(x, z):
+        mu, sigma = x
+        a, b = (lower - mu) / (sigma * root2), (upper - mu) / (sigma * root2)
+        log_z = pt.log((pt.erfc(a) - pt.erfc(b)) / 2)
+        return -(((z - mu) / sigma) ** 2) / 2 - pt.log(sigma) - np.log(2 * np.pi) / 2 - log_z
+
+    def make(x):
+        return pm.TruncatedNormal.dist(mu=x[0], sigma=x[1], lower=lower, upper=upper)
+
+    return {"make": make, "coordinate": "Interval", "logp": logp, "gap": 1e-6}
 
 
 def _bern_logit(x):
@@ -120,6 +146,34 @@ CASES = [
         "CircularTransform",
         logp=_von_mises_logp,
     ),
+    # regular=(): bounds that depend on θ have no observed form (test_uniform_observed_bounds)
+    Case(
+        "Uniform",
+        lambda x: pm.Uniform.dist(lower=x[0], upper=x[1]),
+        (-1.0, 2.0),
+        "Interval",
+        regular=(),
+    ),
+    Case(
+        "Pareto",
+        lambda x: pm.Pareto.dist(alpha=x[0], m=x[1]),
+        (2.7, 1.3),
+        "Interval",
+        regular=(0,),
+    ),
+    Case(
+        "Triangular",
+        lambda x: pm.Triangular.dist(lower=x[1], c=x[0], upper=x[2]),
+        (0.4, -1.0, 2.0),
+        "Interval",
+        smooth=False,  # the kink at c: the score jumps there
+        regular=(0,),
+    ),
+    Case(id="TruncatedNormal-both", x0=(0.3, 1.2), **_truncated_normal(-1.0, 2.0)),
+    # both bounds above the mean: the erfcx branch of the moments
+    Case(id="TruncatedNormal-tail", x0=(0.0, 1.0), **_truncated_normal(1.5, 3.0)),
+    Case(id="TruncatedNormal-lower", x0=(-0.3, 0.8), **_truncated_normal(0.5, np.inf)),
+    Case(id="TruncatedNormal-upper", x0=(1.0, 0.7), **_truncated_normal(-np.inf, 0.4)),
     Case("Poisson", lambda x: pm.Poisson.dist(mu=x[0]), (3.7,), None),
     Case("Poisson-log-link", lambda x: pm.Poisson.dist(mu=pt.exp(x[0])), (1.1,), None),
     Case("Bernoulli-p", lambda x: pm.Bernoulli.dist(p=x[0]), (0.3,), None),
@@ -151,7 +205,21 @@ _TRANSFORMS: dict[str | None, Callable] = {
 }
 
 
-def _forward(coordinate: str, y: np.ndarray) -> np.ndarray:
+def _interval(rv: pt.TensorVariable):
+    """PyMC's default (interval) transform of ``rv``: ``z -> (value, log-Jacobian)``."""
+    from pymc.distributions.transforms import _default_transform
+
+    transform = _default_transform(rv.owner.op, rv)
+    inputs = rv.owner.inputs
+    return lambda z: (transform.backward(z, *inputs), transform.log_jac_det(z, *inputs))
+
+
+def _forward(coordinate: str, y: np.ndarray, rv: pt.TensorVariable) -> np.ndarray:
+    if coordinate == "Interval":  # rv: the distribution at the draws' parameters
+        from pymc.distributions.transforms import _default_transform
+
+        transform = _default_transform(rv.owner.op, rv)
+        return transform.forward(pt.as_tensor(y), *rv.owner.inputs).eval(mode=MODE)
     forward = {
         "identity": lambda v: v,
         "CircularTransform": lambda v: v,  # draws are in [−π, π] already
@@ -170,7 +238,7 @@ def _count() -> int:
     total = 0
     for case in CASES:
         d = len(case.x0)
-        total += _n_assertions(d)  # observed form
+        total += _n_assertions(d if case.regular is None else len(case.regular))  # observed
         if case.coordinate is not None:
             total += _n_assertions(d + 1)  # free form
     # MvNormal: free and observed; Dirichlet (K = 3): free and observed
@@ -238,9 +306,8 @@ def test_entry_against_monte_carlo(case: Case) -> None:
     d, m = len(case.x0), case.draws
     x0 = np.asarray(case.x0, dtype="float64")
     # one call with the parameters tiled: pm.draw(..., draws=m) would loop in Python
-    y = pm.draw(
-        case.make([pt.as_tensor(np.full(m, v)) for v in x0]), random_seed=20261122, mode=MODE
-    )
+    at_x0 = case.make([pt.as_tensor(np.full(m, v)) for v in x0])
+    y = pm.draw(at_x0, random_seed=20261122, mode=MODE)
 
     # the entry, pulled back to the scalar coordinates v = (zs, *xs)
     v = pt.vector("v", dtype="float64")
@@ -248,7 +315,10 @@ def test_entry_against_monte_carlo(case: Case) -> None:
     rv = case.make([xs[j] for j in range(d)])
     params = rv.owner.op.dist_params(rv.owner)
     assert has_closed_form(rv.owner.op)
-    observed = _entry_pullback(closed_form(rv.owner.op, params, None, None), v)[1:, 1:]
+    if case.regular == ():
+        observed = pt.zeros((d, d))
+    else:
+        observed = _entry_pullback(closed_form(rv.owner.op, params, None, None), v)[1:, 1:]
 
     # Monte Carlo: every draw gets its own copy of the coordinates, so gradients are per draw
     xm = pt.matrix("xm", dtype="float64")
@@ -262,21 +332,32 @@ def test_entry_against_monte_carlo(case: Case) -> None:
         forms = [("observed", observed_info, score, hess)]
     else:
         zm = pt.vector("zm", dtype="float64")
-        value, log_jacobian = _TRANSFORMS[case.coordinate](zm)
+        to_value = (
+            _interval(rv_m) if case.coordinate == "Interval" else _TRANSFORMS[case.coordinate]
+        )
+        value, log_jacobian = to_value(zm)
         logp, gap = _logp(case, rv_m, xm, value)
         score, hess = _scores_and_hessians(logp + log_jacobian, [zm, xm], d + 1)
         free = _entry_pullback(closed_form(rv.owner.op, params, zs, case.coordinate), v)
         fn = pytensor.function([v, xm, zm], [observed, free, score, hess, gap], mode=MODE)
         observed_info, free_info, score, hess, gap_values = fn(
-            *inputs, _forward(case.coordinate, y)
+            *inputs, _forward(case.coordinate, y, at_x0)
         )
-        # the value does not move with the parameters, so the observed form's score and
-        # Hessian are the parameter block of the free form's
+        # the value does not move with the regular parameters (an interval transform moves it
+        # with the bounds only), so the observed form's score and Hessian are that block of the
+        # free form's
+        regular = np.arange(d) if case.regular is None else np.asarray(case.regular, dtype=int)
+        keep = 1 + regular
         forms = [
-            ("observed", observed_info, score[:, 1:], hess[:, 1:, 1:]),
+            (
+                "observed",
+                observed_info[np.ix_(keep - 1, keep - 1)],
+                score[:, keep],
+                hess[:, keep][:, :, keep],
+            ),
             (f"free ({case.coordinate})", free_info, score, hess),
         ]
-    np.testing.assert_allclose(gap_values, 0.0, atol=1e-10)  # a written-out density is PyMC's
+    np.testing.assert_allclose(gap_values, 0.0, atol=case.gap)  # a written-out density is PyMC's
     for form, info, score, hess in forms:
         assert np.all(np.isfinite(info)), form
         np.testing.assert_allclose(info, info.T, rtol=1e-12, atol=1e-15)
@@ -285,6 +366,24 @@ def test_entry_against_monte_carlo(case: Case) -> None:
         assert_mc_mean(outer, info, f"{case.id} {form}: E[s sᵀ]")
         if case.smooth:
             assert_mc_mean(-hess, info, f"{case.id} {form}: E[−∇²]")
+
+
+def test_uniform_observed_bounds() -> None:
+    """Fixed bounds: no information. Bounds in θ: not a regular family, a typed error; the
+    model's expected information then takes the quantile quadrature, deterministic and finite
+    (the square of the constant score ±1/(b − a))."""
+    v = pt.vector("v", dtype="float64")
+    fixed = pm.Uniform.dist(lower=-1.0, upper=2.0)
+    info = closed_form(fixed.owner.op, fixed.owner.op.dist_params(fixed.owner), None, None)
+    assert info.coords == ()
+    live = pm.Uniform.dist(lower=v[0], upper=v[1])
+    with pytest.raises(NoClosedFormError, match="not regular parameters"):
+        closed_form(live.owner.op, live.owner.op.dist_params(live.owner), None, None)
+    with pm.Model() as model:
+        a = pm.Normal("a", 0.0, 1.0)
+        pm.Uniform("y", lower=a - 1.0, upper=2 * a + 3.0, observed=[0.5, 1.0])
+    got = _expected_information(model, {"a": np.array(0.2)}, False)
+    np.testing.assert_allclose(got, [[2 / 4.2**2]], rtol=1e-12)  # score −1/(a + 4), twice
 
 
 # --- MvNormal: the general pull-back registry ---------------------------------------------
@@ -630,6 +729,47 @@ def test_trigamma_from_elementary_operations() -> None:
     value, derivative = fn(xs)
     np.testing.assert_allclose(value, special.polygamma(1, xs), rtol=1e-13)
     np.testing.assert_allclose(derivative, special.polygamma(2, xs), rtol=1e-13)
+
+
+def _central_moments(lo: float, hi: float) -> list[float]:
+    """Var z, Cov(z, z²), Var z² of the truncated standard normal, by quadrature of central
+    moments (no cancellation), the weight rescaled at the bound nearest the mode."""
+    from scipy import integrate
+
+    c = lo if lo > 0 else (hi if hi < 0 else 0.0)
+    lo_q, hi_q = max(lo, c - 40.0), min(hi, c + 40.0 / max(abs(c), 1.0))
+
+    def mean(g):
+        value = integrate.quad(
+            lambda z: g(z) * np.exp(-(z - c) * (z + c) / 2), lo_q, hi_q, epsrel=1e-13, limit=500
+        )
+        return value[0]
+
+    z0 = mean(lambda z: 1.0)
+    m1, m2 = mean(lambda z: z) / z0, mean(lambda z: z * z) / z0
+    return [
+        mean(lambda z: (z - m1) ** 2) / z0,
+        mean(lambda z: (z - m1) * (z * z - m2)) / z0,
+        mean(lambda z: (z * z - m2) ** 2) / z0,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "rtol"),
+    [(-1.0, 2.0, 1e-12), (3.0, 4.0, 1e-11), (-np.inf, 0.7, 1e-12), (5.0, np.inf, 1e-11),
+     (-np.inf, -20.0, 1e-9), (30.0, np.inf, 1e-8), (20.0, 25.0, 1e-9)],
+)  # fmt: skip
+def test_truncated_normal_moments_in_the_tails(lo: float, hi: float, rtol: float) -> None:
+    """The (μ, σ) information's central moments; the accuracy the entry's docstring states."""
+    from pymc_fisher.fisher.bounded import truncated_normal_moments
+
+    a, b = pt.dscalar("a"), pt.dscalar("b")
+    m1, m2, m3, m4 = truncated_normal_moments(a, b)
+    central = [m2 - m1**2, m3 - m1 * m2, m4 - m2**2]
+    fn = pytensor.function([a, b], [*central, *pytensor.grad(central[0] + central[2], [a, b])])
+    values = fn(lo, hi)
+    np.testing.assert_allclose(values[:3], _central_moments(lo, hi), rtol=rtol)
+    assert np.all(np.isfinite(values))  # the derivatives too (the sampler differentiates it)
 
 
 def test_student_t_nu_information_without_cancellation() -> None:

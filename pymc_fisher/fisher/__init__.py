@@ -5,6 +5,7 @@ hold the entries.
 """
 
 from pymc_fisher.fisher import (  # noqa: F401  (they register)
+    bounded,
     closed_form,
     multivariate,
     spatial,

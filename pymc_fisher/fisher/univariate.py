@@ -15,6 +15,13 @@ AsymmetricLaplace             b, κ, μ                              [identity]
 Wald                          μ, λ (α: the support's edge)         [log, α = 0]
 VonMises                      μ, κ                                 [circular]
 ============================  ===================================  ===========
+
+Distributions on an interval (Uniform, Pareto, Triangular, TruncatedNormal), whose free values
+PyMC holds under its interval transform, are in ``bounded.py``. Left to the quadrature or the
+local rule, for want of an exact entry: Kumaraswamy (its ``logodds`` coordinate),
+SkewNormal and ExGaussian (integrals of ``φ/Φ`` with no elementary closed form), LogitNormal
+(a ``CustomDist``: PyMC builds a new Op class for every variable, so there is no class to
+register).
 """
 
 from __future__ import annotations

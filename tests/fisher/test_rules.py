@@ -38,19 +38,39 @@ def test_uniform_interval_coordinate_is_logistic() -> None:
     np.testing.assert_allclose(info.values, np.diag([1.0, 1 / 3, 1 / 3]), atol=1e-12)
 
 
-def test_a_degenerate_parameter_bound_is_a_typed_error_and_a_divergence_not_a_crash() -> None:
+def _degenerate_uniform() -> tuple[pm.Model, dict]:
+    with pm.Model() as model:
+        a = pm.Uniform("a", 0.0, 1.0)
+        pm.Uniform("b", 0.0, 1.0 - a)
+    return model, {"a_interval__": 40.0, "b_interval__": 0.0}
+
+
+def test_a_degenerate_parameter_bound_takes_uniforms_closed_form() -> None:
+    """At ``alpha1_interval__ = 40`` (below) the closed form (``bounded.py``) still holds: the
+    interval coordinate of a Uniform is standard logistic whatever its bounds, 1/3."""
+    model, point = _degenerate_uniform()
+    info = pmf.fisher_information(model, point, include_prior=True)
+    np.testing.assert_allclose(info.values, np.eye(2) / 3, atol=1e-12)
+
+
+def test_a_degenerate_parameter_bound_is_a_typed_error_and_a_divergence_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """GARCH's ``beta1 ~ Uniform(0, 1 − alpha1)``: at ``alpha1_interval__ = 40`` alpha1 rounds to
     1 and beta1's interval is empty. log p stays finite there, but PyMC's Uniform quantile
     (in the quadrature) checks ``lower < upper`` with a check that raises
     ``ParameterValueError``, which ended ``pm.sample(step=RMHMC())`` on the corpus's garch11.
     Now the quantile is NaN: the facade raises its typed error naming the factor, and the
-    sampler's compiled metric is non-finite (a divergence of kind "metric")."""
+    sampler's compiled metric is non-finite (a divergence of kind "metric"). Uniform has a
+    closed form now (the test above), so it is taken out of the registry here to keep the
+    quadrature's path under test."""
+    from pytensor.tensor.random.basic import UniformRV
+
+    from pymc_fisher.fisher import registry
     from pymc_fisher.samplers.compiled import compile_model
 
-    with pm.Model() as model:
-        a = pm.Uniform("a", 0.0, 1.0)
-        pm.Uniform("b", 0.0, 1.0 - a)
-    point = {"a_interval__": 40.0, "b_interval__": 0.0}
+    monkeypatch.delitem(registry._REGISTRY, UniformRV)
+    model, point = _degenerate_uniform()
     assert np.isfinite(model.compile_logp()(point))
     with pytest.raises(NonFiniteInformationError, match=r"\['b'\]"):
         pmf.fisher_information(model, point, include_prior=True)
