@@ -5,6 +5,12 @@ Two registries: elementwise entries (``register``: parameters, value and coordin
 (``register_pullback``). The modules that hold entries (``closed_form``, ``multivariate``, ...)
 import this one and register themselves; ``pymc_fisher.fisher`` imports them all, so looking an
 Op up through this module sees every entry once the package is imported.
+
+Some PyMC distributions have no Op class to key on: ``pm.LogitNormal`` is a ``CustomDist``, and
+PyMC builds a new ``CustomSymbolicDistRV`` subclass (named after the distribution) for every
+variable. ``register_symbolic`` keys such an entry on the class name and a predicate on the
+Op's inner graph, so that a user's ``CustomDist`` that happens to share the name (and not the
+construction) does not take it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ __all__ = [
     "pullback_for",
     "register",
     "register_pullback",
+    "register_symbolic",
     "unsupported",
 ]
 
@@ -62,6 +69,9 @@ PullBack = Callable[
 
 _PULLBACKS: dict[type, PullBack] = {}
 
+# class name -> (predicate on the Op, entry), for Op classes built per variable
+_SYMBOLIC: dict[str, tuple[Callable[[object], bool], ClosedForm]] = {}
+
 
 def register(*op_types: type) -> Callable[[ClosedForm], ClosedForm]:
     """Register a closed form for random-variable Op classes."""
@@ -72,6 +82,33 @@ def register(*op_types: type) -> Callable[[ClosedForm], ClosedForm]:
         return fn
 
     return decorator
+
+
+def register_symbolic(
+    class_name: str, matches: Callable[[object], bool]
+) -> Callable[[ClosedForm], ClosedForm]:
+    """Register a closed form for Ops whose class is built per variable (``CustomDist``).
+
+    The entry applies to an Op whose class is named ``class_name`` and for which
+    ``matches(op)`` holds (a check of its inner graph).
+    """
+
+    def decorator(fn: ClosedForm) -> ClosedForm:
+        _SYMBOLIC[class_name] = (matches, fn)
+        return fn
+
+    return decorator
+
+
+def _entry(op: object) -> ClosedForm | None:
+    """The elementwise entry for ``op``: by its class, else by name and inner graph."""
+    fn = _REGISTRY.get(type(op))
+    if fn is not None:
+        return fn
+    symbolic = _SYMBOLIC.get(type(op).__name__)
+    if symbolic is not None and symbolic[0](op):
+        return symbolic[1]
+    return None
 
 
 def register_pullback(*op_types: type) -> Callable[[PullBack], PullBack]:
@@ -105,7 +142,7 @@ def pullback_for(op: object) -> PullBack | None:
 
 def has_closed_form(op: object) -> bool:
     """Whether either registry (elementwise or pull-back) has an entry for ``op``."""
-    return type(op) in _REGISTRY or type(op) in _PULLBACKS
+    return _entry(op) is not None or type(op) in _PULLBACKS
 
 
 def closed_form(
@@ -121,7 +158,7 @@ def closed_form(
     NoClosedFormError
         If the registry has no entry for the Op, or the entry does not cover ``coordinate``.
     """
-    fn = _REGISTRY.get(type(op))
+    fn = _entry(op)
     if fn is None:
         hint = " as an Information (use pullback_for)" if type(op) in _PULLBACKS else ""
         raise NoClosedFormError(f"no closed-form Fisher information for {type(op).__name__}{hint}")
