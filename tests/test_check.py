@@ -185,3 +185,22 @@ def test_interval_distributions_have_closed_forms():
     table = pmf.check_model(model, facts=False).set_index("variable")
     assert set(table["information"]) == {"closed form"}, table["information"]
     assert table.loc["tn", "coordinate"] == "Interval"
+
+
+def test_logit_normal_and_skew_normal_have_closed_forms():
+    # LogitNormal is a CustomDist (a new Op class per variable, found by name and inner graph)
+    # with no default transform; SkewNormal's α terms are a fixed Gauss-Hermite rule
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        alpha = pm.Normal("alpha", 1.0, 1.0)
+        pm.SkewNormal("sk", mu=mu, sigma=s, alpha=alpha)
+        pm.LogitNormal("ln", mu=mu, sigma=s)
+        pm.SkewNormal("y", mu=mu, sigma=s, alpha=alpha, observed=[0.1, 0.5, 1.3])
+        pm.LogitNormal("z", mu=mu, sigma=s, observed=[0.2, 0.6])
+    table = pmf.check_model(model, facts=False).set_index("variable")
+    assert set(table["information"]) == {"closed form"}, table["information"]
+    assert table.loc["ln", "coordinate"] == "identity"  # PyMC gives it no transform
+    info = pmf.fisher_information(model, include_prior=True)
+    assert np.all(np.isfinite(info.values))
+    assert np.linalg.eigvalsh(info.values).min() > 0

@@ -169,6 +169,22 @@ CASES = [
         smooth=False,  # the kink at c: the score jumps there
         regular=(0,),
     ),
+    # a CustomDist (a new Op class per variable); no default transform: x held as itself
+    Case(
+        "LogitNormal",
+        lambda x: pm.LogitNormal.dist(mu=x[0], sigma=x[1]),
+        (0.4, 0.7),
+        "identity",
+        100_000,
+    ),
+    # α's terms by a fixed 48-node Gauss-Hermite rule (special.skew_normal_mills_moments)
+    Case(
+        "SkewNormal",
+        lambda x: pm.SkewNormal.dist(mu=x[0], sigma=x[1], alpha=x[2]),
+        (0.3, 1.4, 2.5),
+        "identity",
+        100_000,
+    ),
     Case(id="TruncatedNormal-both", x0=(0.3, 1.2), **_truncated_normal(-1.0, 2.0)),
     # both bounds above the mean: the erfcx branch of the moments
     Case(id="TruncatedNormal-tail", x0=(0.0, 1.0), **_truncated_normal(1.5, 3.0)),

@@ -22,11 +22,11 @@ batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and th
 returning the ``(size, size)`` information summed over the batch.
 
 MvStudentT, Dirichlet and Categorical are pull-backs in ``multivariate.py``, CAR and ICAR in
-``spatial.py``; random walks and AR in ``timeseries.py``; more univariate entries in
-``univariate.py`` and, for distributions on an interval (Uniform, Pareto, Triangular,
-TruncatedNormal), ``bounded.py``. Factors the registry does not cover take the quantile
-quadrature (``quadrature.py``), the summed support (``enumeration.py``) or the local rule
-(``local.py``); ``expected.py`` picks the rule.
+``spatial.py``; random walks and AR in ``timeseries.py``; more univariate entries
+(SkewNormal and LogitNormal among them) in ``univariate.py`` and, for distributions on an
+interval (Uniform, Pareto, Triangular, TruncatedNormal), ``bounded.py``. Factors the registry
+does not cover take the quantile quadrature (``quadrature.py``), the summed support
+(``enumeration.py``) or the local rule (``local.py``); ``expected.py`` picks the rule.
 
 Entries and coordinates (value coordinate in brackets, for a free variable):
 

@@ -15,6 +15,7 @@ from pytensor.tensor.variable import TensorVariable
 __all__ = [
     "mv_student_t_nu_information",
     "negative_binomial_dispersion",
+    "skew_normal_mills_moments",
     "student_t_nu_information",
     "trigamma",
 ]
@@ -162,3 +163,41 @@ def negative_binomial_dispersion(n: TensorVariable, ratio: TensorVariable) -> Te
     one_minus_pgf = -pt.expm1(-n * pt.log1p(ratio * one_minus_e))
     integrand = t * t * pt.exp(-n * t) * one_minus_pgf / one_minus_e  # the extra t is dt/du
     return (hi - lo) / (NB_NODES - 1) * pt.sum(weights_t * integrand, axis=0)
+
+
+SKEW_NORMAL_NODES = 48
+
+
+def skew_normal_mills_moments(alpha: TensorVariable) -> tuple[TensorVariable, ...]:
+    """``aₖ = E[Zᵏ w(αZ)²]``, k = 0, 1, 2, for ``Z ~ SkewNormal(0, 1, α)``, ``w = φ/Φ``.
+
+    Returns
+    -------
+    tuple of TensorVariable
+        ``(a₀, a₁, a₂)``, smooth graphs of α (Gauss-Hermite nodes and weights are constants).
+
+    Notes
+    -----
+    With ``r = √(1 + α²)`` and ``δ = α/r``, the density ``2φ(z)Φ(αz)`` times ``w(αz)²`` is
+    ``2φ(z)φ(αz)w(αz) = (2/√(2π)) φ(rz) w(αz)``, so after ``t = rz``
+
+    ``aₖ = 2/(√(2π) r^(k+1)) E[tᵏ w(δt)]``,  ``t ~ Normal(0, 1)``,
+
+    a Gaussian expectation of a function analytic in a strip about the real line whose width
+    does not shrink with α (``|δ| < 1``; the poles of ``w`` sit at the complex zeros of Φ, at
+    imaginary part ±2.8 or more). ``w(u) = √(2/π)/erfcx(−u/√2)`` has no cancellation or
+    overflow at the nodes (``|u| < 10``). A fixed 48-node Gauss-Hermite rule: against
+    ``scipy.integrate.quad`` for α in ``{0, ±1e-3, …, ±50}``, 1e-15 relative to ``max aₖ``
+    (32 nodes: 6e-13; 24: 4e-11).
+    """
+    t, weights = np.polynomial.hermite_e.hermegauss(SKEW_NORMAL_NODES)
+    weights = weights / weights.sum()
+    ndim = alpha.type.ndim
+    shape = (SKEW_NORMAL_NODES,) + (1,) * ndim
+    t_t = pt.as_tensor(t.reshape(shape))
+    w_t = pt.as_tensor(weights.reshape(shape))
+    r = pt.sqrt(1 + alpha**2)
+    delta = alpha / r
+    mills = math.sqrt(2 / math.pi) / pt.erfcx(-delta * t_t / math.sqrt(2))
+    front = 2 / (math.sqrt(2 * math.pi) * r)
+    return tuple(front / r**k * pt.sum(w_t * t_t**k * mills, axis=0) for k in range(3))

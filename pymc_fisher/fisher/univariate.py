@@ -3,7 +3,7 @@
 The first five are also covered by the quantile quadrature; the closed form is exact and
 cheaper (the quadrature evaluates 64 quantiles per element, HalfStudentT's through
 ``betaincinv``). Wald and VonMises have no quantile function in PyMC: without these entries
-they took the local rule.
+they took the local rule, as SkewNormal and LogitNormal did.
 
 ============================  ===================================  ===========
 Op                            coordinates                          value
@@ -14,14 +14,21 @@ Gumbel                        loc, scale                           [identity]
 AsymmetricLaplace             b, κ, μ                              [identity]
 Wald                          μ, λ (α: the support's edge)         [log, α = 0]
 VonMises                      μ, κ                                 [circular]
+SkewNormal                    μ, σ, α (α's terms: Gauss-Hermite)   [identity]
+LogitNormal (by name)         μ, σ                                 [identity]
 ============================  ===================================  ===========
+
+SkewNormal's α terms are integrals of ``(φ/Φ)²`` with no elementary closed form; they are a
+fixed 48-node Gauss-Hermite rule (``special.skew_normal_mills_moments``), deterministic, a
+graph of α, and within 1e-15 of ``scipy.integrate.quad`` for α in [−20, 20]. LogitNormal is a
+``CustomDist``: PyMC builds a new Op class for every variable, so its entry is registered by
+class name and inner graph (``registry.register_symbolic``).
 
 Distributions on an interval (Uniform, Pareto, Triangular, TruncatedNormal), whose free values
 PyMC holds under its interval transform, are in ``bounded.py``. Left to the quadrature or the
-local rule, for want of an exact entry: Kumaraswamy (its ``logodds`` coordinate),
-SkewNormal and ExGaussian (integrals of ``φ/Φ`` with no elementary closed form), LogitNormal
-(a ``CustomDist``: PyMC builds a new Op class for every variable, so there is no class to
-register).
+local rule, for want of an exact entry: Kumaraswamy (its ``logodds`` coordinate) and
+ExGaussian (its ν terms are integrals of ``φ/Φ`` whose Gaussian and exponential parts need
+different rules as ν/σ ranges over orders of magnitude).
 """
 
 from __future__ import annotations
@@ -30,15 +37,18 @@ import math
 
 import numpy as np
 import pytensor.tensor as pt
-from pymc.distributions.continuous import AsymmetricLaplaceRV, HalfStudentTRV
+from pymc.distributions.continuous import AsymmetricLaplaceRV, HalfStudentTRV, SkewNormalRV
 from pymc.distributions.continuous import WaldRV as ShiftedWaldRV
+from pymc.distributions.custom import CustomSymbolicDistRV
+from pytensor.scalar.math import Sigmoid
 from pytensor.tensor.basic import get_underlying_scalar_constant_value
+from pytensor.tensor.elemwise import DimShuffle, Elemwise
 from pytensor.tensor.exceptions import NotScalarConstantError
 from pytensor.tensor.random import basic as prb
 
 from pymc_fisher.fisher.closed_form import extend, location_scale, log_scale_family
-from pymc_fisher.fisher.registry import Information, register, unsupported
-from pymc_fisher.fisher.special import student_t_nu_information
+from pymc_fisher.fisher.registry import Information, register, register_symbolic, unsupported
+from pymc_fisher.fisher.special import skew_normal_mills_moments, student_t_nu_information
 
 __all__: list[str] = []
 
@@ -174,3 +184,118 @@ def _von_mises(params, value, coordinate):
     if coordinate not in ("identity", "CircularTransform"):
         raise unsupported("VonMises", coordinate)
     return Information((value, mu, kappa), [[mm, -mm, None], [None, mm, None], [None, None, kk]])
+
+
+def _is_logit_normal(op: object) -> bool:
+    """Whether a ``CustomSymbolicDistRV`` named LogitNormal is PyMC's: ``sigmoid(Normal(μ, σ))``.
+
+    Its inner graph's inputs are ``(size, μ, σ, rng)`` and one output is ``sigmoid(normal_rv(rng,
+    size, μ, σ))`` (μ and σ expanded to the size's rank when it is given).
+    """
+    fgraph = getattr(op, "fgraph", None)
+    if not isinstance(op, CustomSymbolicDistRV) or fgraph is None or len(fgraph.inputs) != 4:
+        return False
+    for out in fgraph.outputs:
+        node = out.owner
+        if node is None or not isinstance(node.op, Elemwise):
+            continue
+        if not isinstance(node.op.scalar_op, Sigmoid):
+            continue
+        inner = node.inputs[0].owner
+        return (
+            inner is not None
+            and isinstance(inner.op, prb.NormalRV)
+            and [_unbroadcast(p) for p in inner.op.dist_params(inner)] == list(fgraph.inputs[1:3])
+        )
+    return False
+
+
+def _unbroadcast(x):
+    """``x`` without the ``DimShuffle``s (ExpandDims) PyMC adds when the variable has a size."""
+    while x.owner is not None and isinstance(x.owner.op, DimShuffle):
+        x = x.owner.inputs[0]
+    return x
+
+
+@register_symbolic("LogitNormal", _is_logit_normal)
+def _logit_normal(params, value, coordinate):
+    """LogitNormal(μ, σ): ``y = logit(x) ~ Normal(μ, σ)``.
+
+    PyMC gives it no default transform, so a free value is held as x itself (``identity``). With
+    ``J = dy/dx = 1/(x(1 − x)) = 2 + eʸ + e⁻ʸ``, ``log p(x) = −(y − μ)²/(2σ²) − log σ + log J``
+    and
+
+    ``−∂²ₓ log p = J²/σ² + (y − μ)(eʸ − e⁻ʸ)J/σ² − (1 + eʸ)² − (1 + e⁻ʸ)²``.
+
+    Gaussian moments ``Mₖ = E[eᵏʸ] = exp(kμ + k²σ²/2)`` and Stein's identity
+    ``E[(y − μ) g(y)] = σ² E[g′(y)]`` give
+
+    ``I_xx = (M₂ + 4M₁ + 6 + 4M₋₁ + M₋₂)/σ² + M₂ + M₋₂ − 2``,
+    ``I_xμ = −E[J]/σ² = −(2 + M₁ + M₋₁)/σ²``, ``I_xσ = −2E[(y − μ)J]/σ³ = −2(M₁ − M₋₁)/σ``,
+
+    ``I_xx`` a sum of positive terms once ``M₂ + M₋₂ − 2`` is written as
+    ``2 expm1(2σ²) cosh 2μ + 4 sinh² μ``. The (μ, σ)
+    block is the Normal's. Under a ``logodds`` transform (not PyMC's default) the value is y
+    itself, with the Normal's entry.
+    """
+    mu, sigma = params
+    mm, ss = 1 / sigma**2, 2 / sigma**2
+    if value is None or coordinate == "logodds":
+        return location_scale(value, "identity", mu, sigma, mm, ss, "LogitNormal")
+    if coordinate != "identity":
+        raise unsupported("LogitNormal", coordinate)
+    half = sigma**2 / 2
+    m1, m_1 = pt.exp(mu + half), pt.exp(-mu + half)
+    m2, m_2 = pt.exp(2 * mu + 4 * half), pt.exp(-2 * mu + 4 * half)
+    extra = 2 * pt.expm1(4 * half) * pt.cosh(2 * mu) + 4 * pt.sinh(mu) ** 2
+    x_x = (m2 + 4 * m1 + 6 + 4 * m_1 + m_2) / sigma**2 + extra
+    x_mu = -(2 + m1 + m_1) / sigma**2
+    x_sigma = -2 * (m1 - m_1) / sigma
+    return Information(
+        (value, mu, sigma), [[x_x, x_mu, x_sigma], [None, mm, None], [None, None, ss]]
+    )
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+@register(SkewNormalRV)
+def _skew_normal(params, value, coordinate):
+    """SkewNormal(μ, σ, α) (Azzalini 1985, Scand. J. Statist. 12:171): ``z = (x − μ)/σ``.
+
+    With ``w = φ(αz)/Φ(αz)``: ``s_μ = (z − αw)/σ``, ``s_σ = (z² − 1 − αzw)/σ``, ``s_α = zw``.
+    The terms linear in w are Gaussian integrals, ``E[zᵏ w] = (2/√(2π)) r^(−k−1) E[Nᵏ]``
+    (``r = √(1 + α²)``); with ``δ = α/r``, ``E z = √(2/π) δ``, ``E z³ = √(2/π) δ(3 − δ²)``,
+    and ``aₖ = E[zᵏ w²]`` (``special.skew_normal_mills_moments``, a fixed Gauss-Hermite rule
+    good to 1e-15):
+
+    ``σ²I_μμ = 1 + α²a₀``, ``σ²I_μσ = E z³ − E z − α√(2/π)(2/r³ − 1/r) + α²a₁``,
+    ``σ²I_σσ = 2 + α²a₂``, ``σI_μα = √(2/π)/r³ − αa₁``, ``σI_σα = −αa₂``, ``I_αα = a₂``.
+
+    The value enters as ``x − μ``: its coordinate (``identity``, PyMC's default) has ``−s_μ``.
+    """
+    mu, sigma, alpha = params
+    a0, a1, a2 = skew_normal_mills_moments(alpha)
+    r = pt.sqrt(1 + alpha**2)
+    delta = alpha / r
+    ez, ez3 = _SQRT_2_OVER_PI * delta, _SQRT_2_OVER_PI * delta * (3 - delta**2)
+    s2 = sigma**2
+    mm = (1 + alpha**2 * a0) / s2
+    ms = (ez3 - ez - alpha * _SQRT_2_OVER_PI * (2 / r**3 - 1 / r) + alpha**2 * a1) / s2
+    ss = (2 + alpha**2 * a2) / s2
+    ma = (_SQRT_2_OVER_PI / r**3 - alpha * a1) / sigma
+    sa = -alpha * a2 / sigma
+    aa = a2
+    if value is None:
+        return Information((mu, sigma, alpha), [[mm, ms, ma], [None, ss, sa], [None, None, aa]])
+    if coordinate != "identity":
+        raise unsupported("SkewNormal", coordinate)
+    return Information(
+        (value, mu, sigma, alpha),
+        [
+            [mm, -mm, -ms, -ma],
+            [None, mm, ms, ma],
+            [None, None, ss, sa],
+            [None, None, None, aa],
+        ],
+    )

@@ -153,10 +153,10 @@ def test_ordered_logistic_is_a_categorical_pullback() -> None:
 
 
 def test_without_closed_form_or_quantile_the_local_rule_applies() -> None:
-    """SkewNormal has neither: its term is the SoftAbs map of its own observed information."""
+    """ExGaussian has neither: its term is the SoftAbs map of its own observed information."""
     with pm.Model() as model:
         mu = pm.Normal("mu", 0, 1)
-        pm.SkewNormal("y", mu=mu, sigma=1.0, alpha=3.0, observed=np.array([0.5, 2.0, -0.5]))
+        pm.ExGaussian("y", mu=mu, sigma=1.0, nu=3.0, observed=np.array([0.5, 2.0, -0.5]))
     point = {"mu": 0.2}
     info = pmf.fisher_information(model, point)
     assert info.attrs["local_factors"] == ["y"]
