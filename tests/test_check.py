@@ -187,7 +187,7 @@ def test_interval_distributions_have_closed_forms():
     assert table.loc["tn", "coordinate"] == "Interval"
 
 
-def test_logit_normal_and_skew_normal_have_closed_forms():
+def test_logit_normal_skew_normal_kumaraswamy_have_closed_forms():
     # LogitNormal is a CustomDist (a new Op class per variable, found by name and inner graph)
     # with no default transform; SkewNormal's α terms are a fixed Gauss-Hermite rule
     with pm.Model() as model:
@@ -198,6 +198,7 @@ def test_logit_normal_and_skew_normal_have_closed_forms():
         pm.LogitNormal("ln", mu=mu, sigma=s)
         pm.SkewNormal("y", mu=mu, sigma=s, alpha=alpha, observed=[0.1, 0.5, 1.3])
         pm.LogitNormal("z", mu=mu, sigma=s, observed=[0.2, 0.6])
+        pm.Kumaraswamy("k", a=pm.math.exp(mu) + 0.5, b=2.0 * s, observed=[0.3, 0.7])
     table = pmf.check_model(model, facts=False).set_index("variable")
     assert set(table["information"]) == {"closed form"}, table["information"]
     assert table.loc["ln", "coordinate"] == "identity"  # PyMC gives it no transform

@@ -185,6 +185,10 @@ CASES = [
         "identity",
         100_000,
     ),
+    # observed form only (coordinate None): a free value takes the quadrature; b = 2 is the
+    # removable singularity of I_aa
+    Case("Kumaraswamy", lambda x: pm.Kumaraswamy.dist(a=x[0], b=x[1]), (1.7, 3.5), None),
+    Case("Kumaraswamy-b2", lambda x: pm.Kumaraswamy.dist(a=x[0], b=x[1]), (2.5, 2.0), None),
     Case(id="TruncatedNormal-both", x0=(0.3, 1.2), **_truncated_normal(-1.0, 2.0)),
     # both bounds above the mean: the erfcx branch of the moments
     Case(id="TruncatedNormal-tail", x0=(0.0, 1.0), **_truncated_normal(1.5, 3.0)),
