@@ -112,6 +112,7 @@ def jittered_steps(
     step_size: float,
     path_length: float,
     jitter: float,
+    time_jitter: float,
     max_steps: int,
     rng: np.random.Generator,
 ) -> tuple[float, int]:
@@ -126,10 +127,13 @@ def jittered_steps(
     jitter
         The step size used is ``ε' = ε · U(1 - jitter, 1 + jitter)``, so the integration time
         varies between transitions and no chain locks onto a periodic orbit.
+    time_jitter
+        The integration time used is ``T' = T · U(1 - time_jitter, 1 + time_jitter)``.
     max_steps
         Upper bound on the number of steps.
     rng
-        Random generator (two uniform draws: the jitter, then the rounding).
+        Random generator (three uniform draws: the step size's jitter, the integration time's,
+        then the rounding).
 
     Returns
     -------
@@ -138,12 +142,17 @@ def jittered_steps(
 
     Notes
     -----
-    The number of steps is ``T / ε'`` rounded at random, ``⌊T/ε' + U⌋`` with ``U ~ U(0, 1)``
+    The number of steps is ``T' / ε'`` rounded at random, ``⌊T'/ε' + U⌋`` with ``U ~ U(0, 1)``
     (at least 1), so that its mean is ``T/ε'``: rounding up, ``⌈T/ε⌉``, spent up to one step
     more than ``T`` asks on every transition (measured on the README's logistic regression, where
-    ``T/ε ≈ 2.1``: 3 steps instead of a mean of 2.1). Both draws are independent of the state,
-    so the transition is a mixture of reversible kernels and stays exact.
+    ``T/ε ≈ 2.1``: 3 steps instead of a mean of 2.1). The step size's jitter alone leaves the
+    integration time at about ``T`` (the number of steps follows ``ε'``); a coordinate whose
+    period ``T`` is about twice would then be antithetic at every transition, its tail ESS
+    collapsing, which the integration time's own jitter prevents (the jittered trajectory
+    lengths of ChEES-HMC, Hoffman, Radul & Sountsov 2021). The draws are independent of the
+    state, so the transition is a mixture of reversible kernels and stays exact.
     """
     eps = step_size * (1.0 + jitter * (2.0 * rng.uniform() - 1.0))
-    n_steps = math.floor(path_length / eps + rng.uniform())
+    length = path_length * (1.0 + time_jitter * (2.0 * rng.uniform() - 1.0))
+    n_steps = math.floor(length / eps + rng.uniform())
     return eps, min(max_steps, max(1, n_steps))

@@ -73,8 +73,8 @@ class ChainSettings(NamedTuple):
         Dual averaging's target acceptance rate.
     adapt_step_size, adapt_path_length
         Whether warm-up tunes the step size, and the integration time.
-    step_size_jitter
-        Relative jitter of the step size.
+    step_size_jitter, integration_time_jitter
+        Relative jitter of the step size, and of the integration time.
     max_steps
         Upper bound on leapfrog steps per transition.
     window_starts, window_ends
@@ -93,6 +93,7 @@ class ChainSettings(NamedTuple):
     adapt_step_size: bool
     adapt_path_length: bool
     step_size_jitter: float
+    integration_time_jitter: float
     max_steps: int
     window_starts: np.ndarray
     window_ends: np.ndarray
@@ -215,6 +216,7 @@ def chain_step(
             eps,
             state.integration_time.path_length,
             settings.step_size_jitter,
+            settings.integration_time_jitter,
             settings.max_steps,
             rng,
         )

@@ -59,8 +59,9 @@ def run_chain(model, state, settings, rng, theta_out, floats, ints, progress, st
         eps, bar = current_step_size(state.step_size, tuning and settings.adapt_step_size)
         time = state.integration_time
         used, n_steps = jittered_steps(
-            eps, time.path_length, settings.step_size_jitter, settings.max_steps, rng
-        )
+            eps, time.path_length, settings.step_size_jitter,
+            settings.integration_time_jitter, settings.max_steps, rng,
+        )  # fmt: skip
         z = rng.standard_normal(state.position.theta.size)
         log_u = np.log(rng.uniform())
         pos, code, _, rate, error, energy, steps, its, res, evals, cond = transition(

@@ -83,6 +83,9 @@ class AdaptationOptions(NamedTuple):
     integration_time_factor
         ``c`` of the automatic integration time ``T = c √max_k r_k`` (π/2: the slowest
         coordinate's quarter period; see :data:`~.integration_time.INTEGRATION_TIME_FACTOR`).
+    integration_time_jitter
+        Relative jitter of the integration time, ``T · U(1 - j, 1 + j)``, each transition
+        (:func:`~.adaptation.jittered_steps`).
 
     Examples
     --------
@@ -96,3 +99,4 @@ class AdaptationOptions(NamedTuple):
     term_buffer: int = 50
     base_window: int = 25
     integration_time_factor: float = 0.5 * math.pi
+    integration_time_jitter: float = 0.5

@@ -309,7 +309,8 @@ class RMHMC(ArrayStepShared):
         )  # fmt: skip
         return ChainSettings(
             int(tune), int(draws), self.target_accept, bool(options.adapt_step_size),
-            self.auto_path_length, float(options.step_size_jitter), self.max_steps,
+            self.auto_path_length, float(options.step_size_jitter),
+            float(options.integration_time_jitter), self.max_steps,
             np.array(schedule.window_starts, dtype=np.int64),
             np.array(schedule.window_ends, dtype=np.int64),
             float(options.integration_time_factor), self.trajectory == "nuts",
