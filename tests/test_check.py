@@ -205,3 +205,24 @@ def test_logit_normal_skew_normal_kumaraswamy_have_closed_forms():
     info = pmf.fisher_information(model, include_prior=True)
     assert np.all(np.isfinite(info.values))
     assert np.linalg.eigvalsh(info.values).min() > 0
+
+
+def test_zero_sum_normal_takes_its_closed_form():
+    # free under the ZeroSumTransform: σ free or constant, a batch with a σ per row, two zero-sum
+    # axes; observed with σ free
+    with pm.Model() as model:
+        s = pm.HalfNormal("s", 1.0)
+        t = pm.HalfNormal("t", 1.0, shape=2)
+        pm.ZeroSumNormal("a", sigma=s, shape=(3, 5))
+        pm.ZeroSumNormal("b", sigma=t[:, None], shape=(2, 4))
+        pm.ZeroSumNormal("c", sigma=2.0, shape=(3, 4), n_zerosum_axes=2)
+        pm.ZeroSumNormal("y", sigma=s, observed=np.array([[0.3, -0.1, -0.2], [1.0, -0.5, -0.5]]))
+    table = pmf.check_model(model, facts=False).set_index("variable")
+    rows = ["a", "b", "c", "y"]
+    assert table.loc[rows, "information"].tolist() == ["closed form"] * 4
+    assert table.loc[["a", "b", "c"], "coordinate"].tolist() == ["ZeroSumTransform"] * 3
+    info = pmf.fisher_information(model, include_prior=True)
+    assert np.all(np.isfinite(info.values))
+    assert np.linalg.eigvalsh(info.values).min() > 0
+    # at s = 1: HalfNormal's 2, a's 2 · 12 and y's 2 · 4 in log s (d = Π(n_i − 1) per element)
+    np.testing.assert_allclose(info.sel(rows="s_log__", columns="s_log__").values, 34.0)

@@ -266,7 +266,9 @@ def _count() -> int:
     # MvStudentT and CAR: free and observed; ICAR on N = 4 and 5: E[s], E[s sᵀ] off σ and
     # E[−∇²] free, E[−∇²] in (σ, s)
     icar = sum(n + 2 + (n + 1) * (n + 2) // 2 + (n + 2) * (n + 3) // 2 + 3 for n in (4, 5))
-    return total + _n_assertions(8) + _n_assertions(6) + _n_assertions(7) + _n_assertions(3) + icar
+    total += _n_assertions(8) + _n_assertions(6) + _n_assertions(7) + _n_assertions(3) + icar
+    # ZeroSumNormal: (2, 4) with a σ per row, (3, 4) on two axes; free and observed
+    return total + _n_assertions(8) + _n_assertions(2) + _n_assertions(7) + _n_assertions(1)
 
 
 Z = float(stats.norm.isf(FALSE_ALARM / (2 * _count())))
@@ -1095,3 +1097,66 @@ def test_metric_derivative_through_mv_student_t_car_and_icar() -> None:
     eps = 1e-6
     fd = [(fn(theta + eps * e)[0] - fn(theta - eps * e)[0]) / (2 * eps) for e in np.eye(theta.size)]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "n_axes", "x0"),
+    [((2, 4), 1, (0.7, 1.6)), ((3, 4), 2, (0.7,))],
+    ids=["rows", "two_axes"],
+)
+def test_zero_sum_normal_under_the_zero_sum_transform_against_monte_carlo(
+    shape: tuple, n_axes: int, x0: tuple
+) -> None:
+    """Coordinates ``(y (6), σ)``, ``y`` PyMC's zero-sum value (log-Jacobian zero) of draws of
+    PyMC's own: a σ per row of a (2, 4) value (a batch of 2, one zero-sum axis), or one σ for a
+    (3, 4) value summing to zero along both axes."""
+    from pymc.distributions.transforms import ZeroSumTransform
+
+    m = 40_000
+    transform = ZeroSumTransform(tuple(range(-n_axes, 0)))
+    batch, support = shape[: len(shape) - n_axes], shape[len(shape) - n_axes :]
+    y_shape = (*batch, *(n - 1 for n in support))
+    sigma_shape = (*batch, *([1] * n_axes))  # one σ per batch element
+    k, n_sigma = int(np.prod(y_shape)), len(x0)
+    dims = k + n_sigma
+    v = pt.vector("v", dtype="float64")
+    rv = pm.ZeroSumNormal.dist(sigma=v[k:].reshape(sigma_shape), shape=shape, n_zerosum_axes=n_axes)
+    params = rv.owner.op.dist_params(rv.owner)
+    general = pullback_for(rv.owner.op)
+    assert general is not None
+
+    def tangents_fn(graphs):
+        return tangents(graphs, v, dims)
+
+    free = general(params, v[:k].reshape(y_shape), "ZeroSumTransform", tangents_fn, dims, batch)
+    observed = general(params, None, None, tangents_fn, dims, batch)
+    vm = pt.matrix("vm", dtype="float64")
+    y_m = vm[:, :k].reshape((m, *y_shape))
+    at_m = pm.ZeroSumNormal.dist(
+        sigma=vm[:, k:].reshape((m, *sigma_shape)), shape=(m, *shape), n_zerosum_axes=n_axes
+    )
+    logp = pm.logp(at_m, transform.backward(y_m)) + transform.log_jac_det(y_m)
+    score, hess = _scores_and_hessians(logp.reshape((m, -1)).sum(axis=1), [vm], dims)
+    fn = pytensor.function([v, vm], [free, observed, score, hess], mode=MODE)
+
+    sigma = np.asarray(x0).reshape(sigma_shape)
+    draw = pm.ZeroSumNormal.dist(sigma=sigma[None], shape=(m, *shape), n_zerosum_axes=n_axes)
+    x = pm.draw(draw, random_seed=20261122, mode=MODE)
+    y = transform.forward(pt.as_tensor(x)).eval(mode=MODE)
+    back = transform.backward(pt.as_tensor(y)).eval(mode=MODE)
+    np.testing.assert_allclose(back, x, atol=1e-12)
+    y = y.reshape((m, k))
+    free_info, obs_info, s, h = fn(np.r_[y[0], x0], np.column_stack([y, np.tile(x0, (m, 1))]))
+    entries = int(np.prod([n - 1 for n in support]))  # y entries per batch element
+    per_entry = np.broadcast_to(sigma, y_shape).ravel()
+    expect = np.diag(np.r_[1 / per_entry**2, 2 * entries / np.asarray(x0) ** 2])
+    np.testing.assert_allclose(free_info, expect, rtol=1e-12)
+    np.testing.assert_allclose(obs_info[:k], 0.0)
+    np.testing.assert_allclose(obs_info[k:, k:], free_info[k:, k:], rtol=1e-12)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[k:, k:], s[:, k:], h[:, k:, k:]),
+    ]:
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"ZeroSumNormal {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"ZeroSumNormal {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"ZeroSumNormal {form}: E[−∇²]")

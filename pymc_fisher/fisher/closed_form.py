@@ -21,8 +21,8 @@ parameters, the value, the coordinate, a ``tangents_fn(graphs)`` giving each gra
 batch ``(size, *graph.shape)`` (``None`` where constant in θ), θ's size and the batch shape,
 returning the ``(size, size)`` information summed over the batch.
 
-MvStudentT, Dirichlet and Categorical are pull-backs in ``multivariate.py``, CAR and ICAR in
-``spatial.py``; random walks and AR in ``timeseries.py``; more univariate entries
+MvStudentT, Dirichlet, Categorical and ZeroSumNormal are pull-backs in ``multivariate.py``, CAR
+and ICAR in ``spatial.py``; random walks and AR in ``timeseries.py``; more univariate entries
 (SkewNormal and LogitNormal among them) in ``univariate.py`` and, for distributions on an
 interval (Uniform, Pareto, Triangular, TruncatedNormal), ``bounded.py``. Factors the registry
 does not cover take the quantile quadrature (``quadrature.py``), the summed support
@@ -51,6 +51,7 @@ CAR (pull-back)               μ, α, τ                              [identity]
 ICAR (pull-back)              σ, zero_sum_stdev                    [identity]
 Categorical (pull-back)       p                                    (discrete)
 Dirichlet (pull-back)         α                                    [simplex]
+ZeroSumNormal (pull-back)     σ                                    [zerosum]
 ============================  ===================================  ===========
 """
 

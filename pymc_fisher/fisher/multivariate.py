@@ -1,13 +1,13 @@
 """Closed-form information of distributions that are not elementwise.
 
-MvNormal, MvStudentT, Categorical (so OrderedLogistic and OrderedProbit) and Dirichlet; the
-Gaussian Markov random fields CAR and ICAR are in ``spatial.py``.
+MvNormal, MvStudentT, Categorical (so OrderedLogistic and OrderedProbit), Dirichlet and
+ZeroSumNormal; the Gaussian Markov random fields CAR and ICAR are in ``spatial.py``.
 """
 
 from __future__ import annotations
 
 import pytensor.tensor as pt
-from pymc.distributions.multivariate import MvStudentTRV
+from pymc.distributions.multivariate import MvStudentTRV, ZeroSumNormalRV
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
@@ -194,3 +194,32 @@ def _dirichlet(params, value, coordinate, tangents_fn, size, batch_shape):
             )
             add(cross + cross.T)
     return total
+
+
+@register_pullback(ZeroSumNormalRV)
+def _zero_sum_normal(params, value, coordinate, tangents_fn, size, batch_shape):
+    """ZeroSumNormal(σ), the value under PyMC's ``ZeroSumTransform``.
+
+    The transform's backward map (one Householder reflection per zero-sum axis) is an isometry
+    of ``y``, with ``d = Π(n_i − 1)`` entries per batch element, onto the zero-sum subspace of
+    ``x``, with log-Jacobian 0, and PyMC's log-density is ``−Σx²/(2σ²) − d log(σ √2π)``; so
+    ``y ~ Normal(0, σ² I)`` exactly, and per batch element
+    ``I_yy = I/σ²``, ``I_σσ = 2d/σ²``, ``I_yσ = 0`` (odd in ``y``). An observed value has the
+    σ block alone (``Σx²/σ²`` is χ² with ``d`` degrees of freedom either way).
+    """
+    sigma, support_shape = params
+    if value is not None and coordinate != "ZeroSumTransform":
+        raise unsupported("ZeroSumNormal", coordinate)
+    k = pt.get_vector_length(support_shape)  # the zero-sum axes, the last k of the value
+    jacs = tangents_fn([sigma] if value is None else [sigma, value])
+    core = (Ellipsis, *([0] * k))  # σ has length one across the zero-sum axes
+    s = sigma[core]
+    j_sigma = None if jacs[0] is None else jacs[0][core]
+    j_y = jacs[1] if value is not None else None
+    terms = []
+    if j_y is not None:
+        terms.append(batch_gram(j_y, j_y, 1 / s**2, batch_shape, k))
+    if j_sigma is not None:
+        entries = pt.prod(support_shape - 1)
+        terms.append(batch_gram(j_sigma, j_sigma, 2 * entries / s**2, batch_shape, 0))
+    return pt.add(*terms) if terms else None
