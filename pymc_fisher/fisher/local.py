@@ -2,8 +2,9 @@
 
 For a term of the joint density that has neither a closed form nor a quadrature rule (a
 ``pm.Potential``, which is not a density and has nothing to take an expectation over, or a
-factor whose distribution is multivariate and unregistered: LKJCholeskyCov, GaussianRandomWalk,
-AR, ZeroSumNormal, mixtures, ...), the information of the term is
+factor whose distribution is multivariate and unregistered: LKJCholeskyCov, continuous
+mixtures, ...; or univariate without a closed form or a quantile function: ExGaussian), the
+information of the term is
 
 ``G = V f(Λ) Vᵀ``,  ``f(λ) = λ coth(αλ) − 1/α``,  ``V Λ Vᵀ = −∇²θ log p_term``,
 
