@@ -431,6 +431,27 @@ def _bivariate_logp(v: pt.TensorVariable) -> pt.TensorVariable:
     return -np.log(2 * np.pi) - a - b - pt.log1p(-(r**2)) / 2 - quad / 2
 
 
+def _check_bivariate_free_and_observed(name, fn, logp, vm, point, draws) -> None:
+    """A bivariate value's two forms: free (value and parameters) and observed (parameters only).
+
+    ``fn(point, draws)`` gives the free and observed information at ``point``, per-draw scores and
+    Hessians over the coordinates ``(z₁, z₂, *parameters)``, and PyMC's log-density at ``point``.
+    """
+    free_info, obs_info, s, h, logp_pm = fn(point, draws)
+    np.testing.assert_allclose(
+        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    )
+    np.testing.assert_allclose(obs_info[:2], 0.0)
+    np.testing.assert_allclose(obs_info[2:, 2:], free_info[2:, 2:], rtol=1e-12)
+    for form, info, sc, he in [
+        ("free", free_info, s, h),
+        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
+    ]:
+        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"{name} {form}: E[s]")
+        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"{name} {form}: E[s sᵀ]")
+        assert_mc_mean(-he, info, f"{name} {form}: E[−∇²]")
+
+
 def test_mv_normal_against_monte_carlo() -> None:
     m = 40_000
     x0 = np.array([0.4, -0.3, 0.2, -0.5, 0.6])  # μ₀, μ₁, a, b, r
@@ -460,19 +481,9 @@ def test_mv_normal_against_monte_carlo() -> None:
     )
     y = np.random.default_rng(20261122).multivariate_normal(mu0, cov0, size=m)
     point = np.r_[y[0], x0]
-    free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
-    np.testing.assert_allclose(
-        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    _check_bivariate_free_and_observed(
+        "MvNormal", fn, logp, vm, point, np.column_stack([y, np.tile(x0, (m, 1))])
     )
-    np.testing.assert_allclose(obs_info[:2], 0.0)
-    np.testing.assert_allclose(obs_info[2:, 2:], free_info[2:, 2:], rtol=1e-12)
-    for form, info, sc, he in [
-        ("free", free_info, s, h),
-        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
-    ]:
-        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"MvNormal {form}: E[s]")
-        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"MvNormal {form}: E[s sᵀ]")
-        assert_mc_mean(-he, info, f"MvNormal {form}: E[−∇²]")
 
 
 def test_dirichlet_under_the_simplex_transform_against_monte_carlo() -> None:
@@ -860,19 +871,9 @@ def test_mv_student_t_against_monte_carlo() -> None:
     white = rng.normal(size=(m, 2)) / np.sqrt(rng.chisquare(nu0, size=m) / nu0)[:, None]
     y = x0[:2] + white @ chol0.T
     point = np.r_[y[0], x0]
-    free_info, obs_info, s, h, logp_pm = fn(point, np.column_stack([y, np.tile(x0, (m, 1))]))
-    np.testing.assert_allclose(
-        pytensor.function([vm], logp, mode=MODE)(point[None])[0], logp_pm, rtol=1e-12
+    _check_bivariate_free_and_observed(
+        "MvStudentT", fn, logp, vm, point, np.column_stack([y, np.tile(x0, (m, 1))])
     )
-    np.testing.assert_allclose(obs_info[:2], 0.0)
-    np.testing.assert_allclose(obs_info[2:, 2:], free_info[2:, 2:], rtol=1e-12)
-    for form, info, sc, he in [
-        ("free", free_info, s, h),
-        ("observed", obs_info[2:, 2:], s[:, 2:], h[:, 2:, 2:]),
-    ]:
-        assert_mc_mean(sc, np.zeros(sc.shape[1]), f"MvStudentT {form}: E[s]")
-        assert_mc_mean(sc[:, :, None] * sc[:, None, :], info, f"MvStudentT {form}: E[s sᵀ]")
-        assert_mc_mean(-he, info, f"MvStudentT {form}: E[−∇²]")
 
 
 # a 4-cycle with one chord, and a path of 3 next to an edge (two connected components)

@@ -37,6 +37,7 @@ from pymc_fisher.fisher.timeseries import is_time_series, time_series_informatio
 __all__ = [
     "Rule",
     "analytic_factor_information",
+    "batch_gram",
     "expected_information_graph",
     "factor_rule",
     "potential_information",
@@ -67,27 +68,37 @@ def tangents(graphs: Sequence[TensorVariable], theta: TensorVariable, size: int)
     return out
 
 
-def _contract(ta: TensorVariable, tb: TensorVariable, info: Any, batch_shape) -> TensorVariable:
-    """``Σ_batch ta[:, i] info[i] tb[:, i]ᵀ`` with right-aligned broadcasting over the batch."""
-    ndim = len(batch_shape)
-    ta = _pad(ta, ndim)
-    tb = _pad(tb, ndim)
-    info = pt.broadcast_to(pt.as_tensor(info, dtype="float64"), batch_shape)
-    # sum the information over axes along which neither Jacobian varies (e.g. a shared sigma)
+def batch_gram(
+    x: TensorVariable, y: TensorVariable, weight, batch_shape: tuple, core_ndim: int
+) -> TensorVariable:
+    """``Σ_b w_b Σ_core x[:, b, core] y[:, b, core]ᵀ``, a ``(size, size)`` graph.
+
+    ``x`` and ``y`` are tangent batches ``(size, *batch, *core)`` whose batch axes broadcast,
+    right-aligned, to ``batch_shape`` (a shared Σ has none); ``weight`` broadcasts to
+    ``batch_shape``. It is summed over the axes along which neither ``x`` nor ``y`` varies, so a
+    parameter shared by the batch costs one product however large the batch.
+    """
+    ndim = len(batch_shape) + core_ndim
+    x, y = _pad(x, ndim), _pad(y, ndim)
+    w = pt.broadcast_to(pt.as_tensor(weight, dtype="float64"), batch_shape)
     shared = [
-        k for k in range(ndim) if ta.type.broadcastable[k + 1] and tb.type.broadcastable[k + 1]
+        k
+        for k in range(len(batch_shape))
+        if x.type.broadcastable[k + 1] and y.type.broadcastable[k + 1]
     ]
     if shared:
-        info = info.sum(axis=shared, keepdims=True)
-    weighted, tb = pt.broadcast_arrays(ta * info[None], tb)
-    size = ta.shape[0]
-    return weighted.reshape((size, -1)) @ tb.reshape((size, -1)).T
+        w = w.sum(axis=shared, keepdims=True)
+    w = pt.shape_padright(w, core_ndim)[None]
+    weighted, y = pt.broadcast_arrays(x * w, y)
+    size = x.shape[0]
+    return weighted.reshape((size, -1)) @ y.reshape((size, -1)).T
 
 
-def _pad(jac: TensorVariable, batch_ndim: int) -> TensorVariable:
-    missing = batch_ndim - (jac.type.ndim - 1)
+def _pad(jac: TensorVariable, ndim: int) -> TensorVariable:
+    """``jac`` ``(size, *shape)`` with broadcastable axes after ``size`` up to ``ndim`` axes."""
+    missing = ndim - (jac.type.ndim - 1)
     if missing > 0:
-        jac = jac.reshape((jac.shape[0], *([1] * missing), *jac.shape[1:]), ndim=batch_ndim + 1)
+        jac = jac.reshape((jac.shape[0], *([1] * missing), *jac.shape[1:]), ndim=ndim + 1)
     return jac
 
 
@@ -103,7 +114,7 @@ def pullback(
             entry = information.matrix[a][b]
             if jacs[a] is None or jacs[b] is None or entry is None:
                 continue
-            term = _contract(jacs[a], jacs[b], entry, batch_shape)
+            term = batch_gram(jacs[a], jacs[b], entry, batch_shape, 0)
             if a != b:
                 term = term + term.T
             total = term if total is None else total + term

@@ -11,10 +11,11 @@ from pymc.distributions.multivariate import MvStudentTRV, ZeroSumNormalRV
 from pytensor.tensor.random import basic as prb
 from pytensor.tensor.variable import TensorVariable
 
+from pymc_fisher.fisher.expected import batch_gram
 from pymc_fisher.fisher.registry import register_pullback, unsupported
 from pymc_fisher.fisher.special import mv_student_t_nu_information, trigamma
 
-__all__ = ["batch_gram"]
+__all__: list[str] = []
 
 
 def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -> TensorVariable:
@@ -26,40 +27,6 @@ def _batch_count(batch_shape: tuple, shape_of: TensorVariable, core_ndim: int) -
     )
     own = shape_of.shape[: shape_of.type.ndim - core_ndim]
     return pt.cast(full, "float64") / pt.cast(pt.prod(own), "float64")
-
-
-def batch_gram(
-    x: TensorVariable, y: TensorVariable, weight, batch_shape: tuple, core_ndim: int
-) -> TensorVariable:
-    """``Σ_b w_b Σ_core x[:, b, core] y[:, b, core]ᵀ``, a ``(size, size)`` graph.
-
-    ``x`` and ``y`` are tangent batches ``(size, *batch, *core)`` whose batch axes broadcast,
-    right-aligned, to ``batch_shape`` (a shared Σ has none); ``weight`` broadcasts to
-    ``batch_shape``. It is summed over the axes along which neither ``x`` nor ``y`` varies, so a
-    parameter shared by the batch costs one product however large the batch.
-    """
-    ndim = len(batch_shape) + core_ndim
-    x, y = _pad(x, ndim), _pad(y, ndim)
-    w = pt.broadcast_to(pt.as_tensor(weight, dtype="float64"), batch_shape)
-    shared = [
-        k
-        for k in range(len(batch_shape))
-        if x.type.broadcastable[k + 1] and y.type.broadcastable[k + 1]
-    ]
-    if shared:
-        w = w.sum(axis=shared, keepdims=True)
-    w = pt.shape_padright(w, core_ndim)[None]
-    weighted, y = pt.broadcast_arrays(x * w, y)
-    size = x.shape[0]
-    return weighted.reshape((size, -1)) @ y.reshape((size, -1)).T
-
-
-def _pad(jac: TensorVariable, ndim: int) -> TensorVariable:
-    """``jac`` ``(size, *shape)`` with broadcastable axes after ``size`` up to ``ndim`` axes."""
-    missing = ndim - (jac.type.ndim - 1)
-    if missing > 0:
-        jac = jac.reshape((jac.shape[0], *([1] * missing), *jac.shape[1:]), ndim=ndim + 1)
-    return jac
 
 
 @register_pullback(prb.MvNormalRV)

@@ -42,7 +42,7 @@ from pytensor.tensor.variable import TensorVariable
 from scipy.sparse.csgraph import connected_components
 
 from pymc_fisher.errors import NoClosedFormError
-from pymc_fisher.fisher.multivariate import batch_gram
+from pymc_fisher.fisher.expected import batch_gram
 from pymc_fisher.fisher.registry import register_pullback, unsupported
 
 __all__: list[str] = []
