@@ -38,6 +38,13 @@ from pymc_fisher.geometry import (
 from pymc_fisher.information import fisher_information, fisher_information_graph
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
 from pymc_fisher.plots import PlotError, plot_laplace_pair, plot_matrix_heatmap
+from pymc_fisher.reparam import (
+    Reparametrization,
+    WhiteningWarning,
+    reparametrization_of,
+    reparametrize,
+)
+from pymc_fisher.reparam.nuts import NutpieMissingError
 from pymc_fisher.sampler_plots import (
     plot_condition_number,
     plot_divergences,
@@ -45,8 +52,9 @@ from pymc_fisher.sampler_plots import (
 )
 from pymc_fisher.samplers.kernel import KernelFallbackWarning
 from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
-from pymc_fisher.samplers.sample import ChainFailedError, RMHMCSampler, sample
+from pymc_fisher.samplers.sample import ChainFailedError, RMHMCSampler
 from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.sampling import NutpieFallbackWarning, sample
 from pymc_fisher.summary import summary
 
 if TYPE_CHECKING:
@@ -75,11 +83,15 @@ __all__ = [
     "NonFiniteLogDensityError",
     "NonFinitePointError",
     "NotPositiveDefiniteError",
+    "NutpieFallbackWarning",
+    "NutpieMissingError",
     "ParetoKWarning",
     "PlotError",
     "RMHMCSampler",
+    "Reparametrization",
     "SolverOptions",
     "UnsupportedModelError",
+    "WhiteningWarning",
     "__version__",
     "bench",
     "check_model",
@@ -97,6 +109,8 @@ __all__ = [
     "plot_laplace_pair",
     "plot_matrix_heatmap",
     "posterior_fisher_information",
+    "reparametrization_of",
+    "reparametrize",
     "sample",
     "summary",
 ]

@@ -151,7 +151,7 @@ def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> Samp
             "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
         )
     """
-    from pymc_fisher.samplers.sample import sample
+    from pymc_fisher.samplers.sample import sample_rmhmc as sample
 
     with _quiet_pymc():
         tree = sample(

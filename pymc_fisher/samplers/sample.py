@@ -43,7 +43,7 @@ from pymc_fisher.samplers.chain import ChainArrays, ChainSettings, ChainState, c
 from pymc_fisher.samplers.kernel import KernelFallbackWarning
 from pymc_fisher.samplers.step import _DIVERGENCE_ADVICE, RMHMC
 
-__all__ = ["ChainFailedError", "RMHMCSampler", "sample"]
+__all__ = ["ChainFailedError", "RMHMCSampler", "sample_rmhmc"]
 
 _log = logging.getLogger("pymc")
 
@@ -327,7 +327,7 @@ def _process_chain(
     return done, phases, arrays
 
 
-def sample(
+def sample_rmhmc(
     draws: int = 1000,
     *,
     tune: int = 1000,
@@ -394,7 +394,7 @@ def sample(
     >>> with pm.Model() as model:
     ...     x = pm.Normal("x", 0.0, 1.0, shape=2)
     >>> idata = pmf.sample(50, tune=50, chains=2, model=model, progressbar=False,
-    ...                    random_seed=1, compute_convergence_checks=False)
+    ...                    random_seed=1, compute_convergence_checks=False, method="rmhmc")
     >>> idata.posterior["x"].shape
     (2, 50, 2)
     """

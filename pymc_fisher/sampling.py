@@ -1,0 +1,200 @@
+"""``pmf.sample``: one door that picks the sampler, with ``pm.sample``'s run arguments.
+
+- ``method="nuts"``: the model reparametrised by its Fisher information
+  (:func:`pymc_fisher.reparametrize`), sampled by nutpie, PyMC's default NUTS
+  (:mod:`pymc_fisher.reparam.nuts`); PyMC's own NUTS where nutpie is not installed, with a
+  warning that says so.
+- ``method="rmhmc"``: Riemannian-manifold HMC with the Fisher metric, each chain in compiled
+  code (:func:`pymc_fisher.samplers.sample.sample_rmhmc`).
+- ``method="auto"``: the rule below, its choice and reason in ``idata.attrs``.
+
+The rule of ``"auto"`` (provisional: it is not yet fitted on the corpus as the "Fisher first"
+issue asks). A static reparametrisation removes what a constant or triangular change of
+variables can; RMHMC pays about twenty gradients a step for the position dependence that
+survives it. Until the corpus measurement fits a threshold on that, ``"auto"`` takes
+``"nuts"`` for every continuous model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pymc as pm
+from pymc.model import modelcontext
+
+from pymc_fisher.errors import FisherError
+from pymc_fisher.reparam.nuts import nutpie_available, sample_reparametrized
+from pymc_fisher.reparam.transform import COORDINATES, reparametrize
+from pymc_fisher.samplers.sample import sample_rmhmc
+from pymc_fisher.validation import check_continuous, check_option
+
+__all__ = ["NutpieFallbackWarning", "sample"]
+
+Method = Literal["auto", "nuts", "rmhmc"]
+
+#: Options of ``method="nuts"`` (the rest of ``**options`` belong to RMHMC).
+NUTS_OPTIONS = frozenset({"noncenter", "whiten", "nuts"})
+
+#: Warm-up iterations of RMHMC when ``tune`` is not given.
+TUNE_RMHMC = 1000
+
+
+class NutpieFallbackWarning(UserWarning):
+    """nutpie is not installed: ``method="nuts"`` runs PyMC's own NUTS, slower."""
+
+
+def sample(
+    draws: int = 1000,
+    *,
+    method: Method = "auto",
+    tune: int | None = None,
+    chains: int = 4,
+    cores: int | None = None,
+    random_seed: Any = None,
+    initvals: dict | Sequence[dict | None] | None = None,
+    progressbar: bool = True,
+    model: pm.Model | None = None,
+    var_names: Sequence[str] | None = None,
+    discard_tuned_samples: bool = True,
+    compute_convergence_checks: bool = True,
+    idata_kwargs: dict | None = None,
+    **options: Any,
+) -> Any:
+    """Draw from the posterior with the sampler its geometry calls for.
+
+    Parameters
+    ----------
+    draws, chains, cores, random_seed, progressbar, var_names, discard_tuned_samples
+        As for ``pm.sample``.
+    method
+        ``"nuts"``, ``"rmhmc"`` or ``"auto"`` (module docstring).
+    tune
+        Warm-up iterations per chain; default: 200 for ``"nuts"`` when the whitening found a
+        mode (the mass matrix is then about the identity already), 400 (nutpie's default)
+        when it did not, 1000 for ``"rmhmc"``.
+    initvals
+        Initial values of the original variables; ``"rmhmc"`` only (``"nuts"`` starts at the
+        mode of the reparametrised model, jittered by nutpie).
+    model
+        The model (default: from the context).
+    compute_convergence_checks, idata_kwargs
+        As for ``pm.sample`` (``idata_kwargs={"log_likelihood": True}`` computes the
+        pointwise log-likelihood of the original model).
+    **options
+        For ``"nuts"``: ``noncenter``, ``whiten`` (:func:`~pymc_fisher.reparametrize`) and
+        ``nuts`` (a dict of nutpie's sampling options). For ``"rmhmc"``:
+        :class:`~pymc_fisher.RMHMC`'s options (``metric``, ``path_length``, ...).
+
+    Returns
+    -------
+    xarray.DataTree
+        Laid out as ``pm.sample``'s, in the original variables, whichever method ran; its
+        ``attrs`` say which (``method``) and, for ``"auto"``, why (``method_reason``).
+
+    Raises
+    ------
+    DiscreteVariableError
+        A discrete free variable (sample it with ``pm.sample(step=[pmf.RMHMC(vars=...),
+        ...])``).
+    ValueError
+        An option that does not apply to the method, named.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> import pymc_fisher as pmf
+    >>> with pm.Model() as model:
+    ...     x = pm.Normal("x", 0.0, 1.0, shape=2)
+    >>> idata = pmf.sample(50, tune=50, chains=2, model=model, progressbar=False,
+    ...                    random_seed=1, compute_convergence_checks=False, method="rmhmc")
+    >>> idata.posterior["x"].shape
+    (2, 50, 2)
+    """
+    model = modelcontext(model)
+    check_option("method", method, Method)
+    check_continuous(
+        model,
+        advice=(
+            "pmf.sample samples continuous variables only; give the discrete ones their own "
+            "step: pm.sample(step=[pmf.RMHMC(vars=[...]), pm.Metropolis([...])])."
+        ),
+    )
+    reason = f"method={method!r}"
+    if method == "auto":
+        method, reason = _choose(model, options)
+    run = dict(
+        draws=draws, chains=chains, cores=cores, random_seed=random_seed,
+        progressbar=progressbar, var_names=var_names,
+        discard_tuned_samples=discard_tuned_samples,
+        compute_convergence_checks=compute_convergence_checks, idata_kwargs=idata_kwargs,
+    )  # fmt: skip
+    if method == "rmhmc":
+        wrong = sorted(set(options) & NUTS_OPTIONS)
+        if wrong:
+            raise ValueError(f"Options {wrong} apply to method='nuts', not 'rmhmc'.")
+        idata = sample_rmhmc(
+            model=model, tune=TUNE_RMHMC if tune is None else tune, initvals=initvals,
+            **run, **options,
+        )  # fmt: skip
+        idata.attrs["method"] = "rmhmc"
+    else:
+        wrong = sorted(set(options) - NUTS_OPTIONS)
+        if wrong:
+            raise ValueError(
+                f"Options {wrong} do not apply to method='nuts' (it takes "
+                f"{sorted(NUTS_OPTIONS)}); RMHMC's options need method='rmhmc'."
+            )
+        if initvals is not None:
+            raise ValueError(
+                "initvals apply to method='rmhmc'; method='nuts' starts at the mode of the "
+                "reparametrised model."
+            )
+        if nutpie_available():
+            idata = sample_reparametrized(model, tune=tune, **run, **options)
+        else:
+            idata = _sample_pymc_nuts(model, tune=tune, **run, **options)
+    idata.attrs["method_reason"] = reason
+    return idata
+
+
+def _choose(model: pm.Model, options: dict) -> tuple[Method, str]:
+    """``"auto"``'s pick and its reason (module docstring)."""
+    rmhmc_options = sorted(set(options) - NUTS_OPTIONS)
+    if rmhmc_options:
+        raise ValueError(
+            f"Options {rmhmc_options} belong to RMHMC; pass method='rmhmc' with them "
+            "(method='auto' picks the sampler itself)."
+        )
+    return "nuts", (
+        "auto: the Fisher reparametrisation on NUTS (provisional rule: RMHMC is not chosen "
+        "until the corpus measurement fits when its position-dependent metric pays)"
+    )
+
+
+def _sample_pymc_nuts(
+    model: pm.Model, *, tune: int | None, noncenter: bool = True, whiten: str = "auto",
+    nuts: dict | None = None, **run: Any,
+) -> Any:  # fmt: skip
+    """``method="nuts"`` without nutpie: the reparametrised model on PyMC's own NUTS."""
+    warnings.warn(
+        "nutpie is not installed, so method='nuts' runs PyMC's own NUTS on the reparametrised "
+        "model, several times slower per draw: pip install nutpie.",
+        NutpieFallbackWarning,
+        stacklevel=3,
+    )
+    new = reparametrize(model, noncenter=noncenter, whiten=whiten)
+    names = [rv.name for rv in model.free_RVs] + [d.name for d in model.deterministics]
+    var_names = run.pop("var_names") or names
+    if set(var_names) - set(names):
+        raise FisherError(f"var_names {sorted(set(var_names) - set(names))} are not in the model.")
+    idata = pm.sample(
+        model=new, tune=400 if tune is None else tune, nuts_sampler="pymc",
+        var_names=list(var_names), nuts=nuts or {}, **run,
+    )  # fmt: skip
+    for group in ("posterior", "warmup_posterior"):
+        if group in idata.children and COORDINATES in idata[group]:
+            idata[group] = idata[group].to_dataset().drop_vars(COORDINATES)
+    idata.attrs["method"] = "nuts"
+    return idata
