@@ -87,6 +87,7 @@ def run_rmhmc(model: pm.Model, name: str, args: argparse.Namespace) -> dict:
     idata = pmf.sample(
         draws=args.draws, tune=args.tune, chains=args.chains, cores=1, model=model,
         random_seed=args.seed, progressbar=False, compute_convergence_checks=False,
+        method="rmhmc",
     )  # fmt: skip
     draws = {v: idata.posterior[v].to_numpy() for v in free}
     ess = min_ess(draws)

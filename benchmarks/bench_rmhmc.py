@@ -152,7 +152,8 @@ def run_pmf_sample(
     t0 = time.perf_counter()
     idata = pmf.sample(
         draws, tune=tune, chains=chains, cores=cores, model=model, random_seed=seed,
-        progressbar=False, compute_convergence_checks=False, metric=metric, **options,
+        progressbar=False, compute_convergence_checks=False, metric=metric, method="rmhmc",
+        **options,
     )  # fmt: skip
     total = time.perf_counter() - t0
     out = _summary(idata, key, symmetric)

@@ -35,7 +35,7 @@ def main() -> None:
     # The Fisher metric of the whole graph is diag(1/9 + (d-1)/2, e^{-v} I): it shrinks the
     # steps in x where the funnel narrows, so the sampler goes down the neck; warm-up learns
     # the integration time that v, six times slower than the x's, needs.
-    idata = pmf.sample(n, tune=n, chains=2, model=model, random_seed=1)
+    idata = pmf.sample(n, tune=n, chains=2, model=model, random_seed=1, method="rmhmc")
     with model:
         nuts = pm.sample(n, tune=n, chains=2, random_seed=1)
     for name, data in (("RMHMC (fisher)", idata), ("NUTS", nuts)):

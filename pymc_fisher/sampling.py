@@ -4,15 +4,20 @@
   (:func:`pymc_fisher.reparametrize`), sampled by nutpie, PyMC's default NUTS
   (:mod:`pymc_fisher.reparam.nuts`); PyMC's own NUTS where nutpie is not installed, with a
   warning that says so.
+- ``method="nutpie"``: the model as it is, on nutpie with its defaults (what
+  ``pm.sample(nuts_sampler="nutpie")`` runs), in the same ``DataTree``.
 - ``method="rmhmc"``: Riemannian-manifold HMC with the Fisher metric, each chain in compiled
   code (:func:`pymc_fisher.samplers.sample.sample_rmhmc`).
-- ``method="auto"``: the rule below, its choice and reason in ``idata.attrs``.
+- ``method="auto"`` (default): ``"nuts"`` when the model has a latent block to non-centre (a
+  hierarchy, a funnel: where nutpie's diagonal adaptation cannot learn the geometry), else
+  ``"nutpie"``; the choice and its reason in ``idata.attrs``.
 
-The rule of ``"auto"`` (provisional: it is not yet fitted on the corpus as the "Fisher first"
-issue asks). A static reparametrisation removes what a constant or triangular change of
-variables can; RMHMC pays about twenty gradients a step for the position dependence that
-survives it. Until the corpus measurement fits a threshold on that, ``"auto"`` takes
-``"nuts"`` for every continuous model.
+Why ``"auto"`` leaves a model without latent blocks to nutpie as it is: measured on the corpus
+(``benchmarks/bench_fisher_first.py``), the whitening alone gains 0.3–4.8× in ESS per second of
+sampling, but the reparametrised graph costs nutpie 2–4× its compile time (seconds of Numba
+per run, which nutpie cannot cache), and on most of those models sampling takes a fraction of
+a second: per wall second the whitening loses. RMHMC is not chosen by ``"auto"`` yet: a rule for
+when its position-dependent metric pays (about twenty gradients a step) has not been fitted.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ import pymc as pm
 from pymc.model import modelcontext
 
 from pymc_fisher.errors import FisherError
+from pymc_fisher.fisher.model_graph import graph_of
+from pymc_fisher.reparam.blocks import candidate_blocks
 from pymc_fisher.reparam.nuts import nutpie_available, sample_reparametrized
-from pymc_fisher.reparam.transform import COORDINATES, reparametrize
+from pymc_fisher.reparam.transform import COORDINATES, Whiten, reparametrize
 from pymc_fisher.samplers.sample import sample_rmhmc
 from pymc_fisher.validation import check_continuous, check_option
 
 __all__ = ["NutpieFallbackWarning", "sample"]
 
-Method = Literal["auto", "nuts", "rmhmc"]
+Method = Literal["auto", "nuts", "nutpie", "rmhmc"]
 
 #: Options of ``method="nuts"`` (the rest of ``**options`` belong to RMHMC).
 NUTS_OPTIONS = frozenset({"noncenter", "whiten", "nuts"})
@@ -69,14 +76,14 @@ def sample(
     draws, chains, cores, random_seed, progressbar, var_names, discard_tuned_samples
         As for ``pm.sample``.
     method
-        ``"nuts"``, ``"rmhmc"`` or ``"auto"`` (module docstring).
+        ``"auto"``, ``"nuts"``, ``"nutpie"`` or ``"rmhmc"`` (module docstring).
     tune
         Warm-up iterations per chain; default: 200 for ``"nuts"`` when the whitening found a
         mode (the mass matrix is then about the identity already), 400 (nutpie's default)
-        when it did not, 1000 for ``"rmhmc"``.
+        when it did not and for ``"nutpie"``, 1000 for ``"rmhmc"``.
     initvals
-        Initial values of the original variables; ``"rmhmc"`` only (``"nuts"`` starts at the
-        mode of the reparametrised model, jittered by nutpie).
+        Initial values of the original variables, for ``"rmhmc"`` and ``"nutpie"`` (one dict);
+        ``"nuts"`` starts at the mode of the reparametrised model, jittered by nutpie.
     model
         The model (default: from the context).
     compute_convergence_checks, idata_kwargs
@@ -139,6 +146,10 @@ def sample(
             **run, **options,
         )  # fmt: skip
         idata.attrs["method"] = "rmhmc"
+    elif method == "nutpie":
+        if options:
+            raise ValueError(f"Options {sorted(options)} do not apply to method='nutpie'.")
+        idata = _sample_nutpie(model, tune=tune, initvals=initvals, **run)
     else:
         wrong = sorted(set(options) - NUTS_OPTIONS)
         if wrong:
@@ -167,14 +178,40 @@ def _choose(model: pm.Model, options: dict) -> tuple[Method, str]:
             f"Options {rmhmc_options} belong to RMHMC; pass method='rmhmc' with them "
             "(method='auto' picks the sampler itself)."
         )
-    return "nuts", (
-        "auto: the Fisher reparametrisation on NUTS (provisional rule: RMHMC is not chosen "
-        "until the corpus measurement fits when its position-dependent metric pays)"
+    blocks, _ = candidate_blocks(graph_of(model, "unconstrained"))
+    if blocks:
+        names = ", ".join(b.name for b in blocks)
+        return "nuts", (
+            f"auto: latent blocks to non-centre by their Fisher precision ({names}); the "
+            "reparametrised model on nutpie"
+        )
+    if options:
+        return "nuts", f"auto: options {sorted(options)} given for the reparametrisation"
+    return "nutpie", (
+        "auto: no latent block to non-centre; nutpie on the model as it is (the whitening "
+        "alone does not repay its compile on such models)"
     )
 
 
+def _sample_nutpie(
+    model: pm.Model, *, tune: int | None, var_names: Sequence[str] | None, **run: Any
+) -> Any:
+    """The model as it is on nutpie, as ``pm.sample(nuts_sampler="nutpie")`` runs it."""
+    if not nutpie_available():
+        warnings.warn(
+            "nutpie is not installed, so method='nutpie' runs PyMC's own NUTS, several times "
+            "slower per draw: pip install nutpie.",
+            NutpieFallbackWarning,
+            stacklevel=3,
+        )
+    sampler = "nutpie" if nutpie_available() else "pymc"
+    idata = pm.sample(model=model, tune=tune, var_names=var_names, nuts_sampler=sampler, **run)
+    idata.attrs["method"] = "nutpie"
+    return idata
+
+
 def _sample_pymc_nuts(
-    model: pm.Model, *, tune: int | None, noncenter: bool = True, whiten: str = "auto",
+    model: pm.Model, *, tune: int | None, noncenter: bool = True, whiten: Whiten = "auto",
     nuts: dict | None = None, **run: Any,
 ) -> Any:  # fmt: skip
     """``method="nuts"`` without nutpie: the reparametrised model on PyMC's own NUTS."""

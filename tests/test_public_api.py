@@ -14,6 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC = {
     "RMHMC",
+    "NutpieFallbackWarning",
+    "NutpieMissingError",
+    "Reparametrization",
+    "WhiteningWarning",
+    "reparametrization_of",
+    "reparametrize",
     "AdaptationOptions",
     "ChainFailedError",
     "KernelFallbackWarning",

@@ -113,7 +113,7 @@ def moved(mg: ModelGraph, replace: dict[Any, Any]) -> ModelGraph:
     def apply(graphs: Sequence[TensorVariable]) -> tuple[TensorVariable, ...]:
         if not graphs:
             return ()
-        return tuple(graph_replace(list(graphs), replace, strict=False))
+        return tuple(cast(Any, graph_replace(list(graphs), replace, strict=False)))
 
     factors = tuple(
         f._replace(params=apply(f.params), value=apply([f.value])[0], logp=apply([f.logp])[0])
@@ -133,7 +133,8 @@ def information_on_line(mg: ModelGraph, s: TensorVariable) -> TensorVariable:
     quadratic = expected_information_graph(mg._replace(theta=s, layout=layout), include_prior=True)[
         0, 0
     ]
-    at_zero = graph_replace(quadratic, {s: pt.zeros((1,), dtype="float64")}, strict=False)
+    zero: dict[Any, Any] = {s: pt.zeros((1,), dtype="float64")}
+    at_zero = graph_replace(quadratic, zero, strict=False)
     return cast(TensorVariable, at_zero)
 
 
@@ -146,7 +147,8 @@ def information_vector_product(mg: ModelGraph) -> tuple[TensorVariable, TensorVa
     v = pt.vector("direction", dtype="float64")
     s = pt.vector("s", dtype="float64")
     quadratic = information_on_line(moved(mg, {mg.theta: mg.theta + s[0] * v}), s)
-    return v, cast(TensorVariable, 0.5 * pt.grad(quadratic, v))
+    gradient = cast(TensorVariable, pt.grad(quadratic, v))
+    return v, cast(TensorVariable, 0.5 * gradient)
 
 
 def is_diagonal_block(

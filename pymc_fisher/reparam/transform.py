@@ -62,6 +62,7 @@ __all__ = [
     "reparametrization_of",
     "reparametrize",
     "set_whitening",
+    "unconstrained_point_graph",
 ]
 
 #: The new model's free variable (its dim is ``fisher_z_dim``).
@@ -179,10 +180,10 @@ def reparametrize(
     new = build(model, noncenter=noncenter, whiten=whiten)
     if whiten != "none":
         (value,) = new.value_vars
-        logp = new.logp()
+        logp: Any = new.logp()
         with new:
             fn = compile_function(
-                [value], [logp, pt.grad(logp, value)], name="reparam_logp", mode="NUMBA",
+                [value], [logp, cast(Any, pt.grad(logp, value))], name="reparam_logp", mode="NUMBA",
                 sampling=True,
             )  # fmt: skip
 
@@ -194,9 +195,7 @@ def reparametrize(
         fit_and_set_whitening(new, logp_grad, whiten, stacklevel=3)
     info = reparametrization_of(new)
     assert info is not None
-    new._pymc_fisher_reparametrization = info._replace(  # type: ignore[attr-defined]
-        seconds=time.perf_counter() - begin
-    )
+    new._pymc_fisher_reparametrization = info._replace(seconds=time.perf_counter() - begin)
     return new
 
 
@@ -235,7 +234,7 @@ def set_whitening(new: pm.Model, whitening: Whitening) -> None:
     log_det.set_value(np.asarray(whitening.log_det, dtype="float64"))
     info = reparametrization_of(new)
     assert info is not None
-    new._pymc_fisher_reparametrization = info._replace(whitening=whitening)  # type: ignore[attr-defined]
+    new._pymc_fisher_reparametrization = info._replace(whitening=whitening)
 
 
 def build(model: pm.Model, *, noncenter: bool = True, whiten: str = "auto") -> pm.Model:
@@ -256,7 +255,7 @@ def build(model: pm.Model, *, noncenter: bool = True, whiten: str = "auto") -> p
     labels = _labels(mg, blocks)
     whitening = None if whiten != "none" else identity_whitening(size, dense, "whiten='none'")
     info = Reparametrization(tuple(b.name for b in blocks), kept, whitening, labels, 0.0)
-    new._pymc_fisher_reparametrization = info  # type: ignore[attr-defined]
+    new._pymc_fisher_reparametrization = info
     return new
 
 
@@ -269,11 +268,11 @@ def _labels(mg: ModelGraph, blocks: Sequence[LatentBlock]) -> tuple[str, ...]:
 
 
 def _slots(new: pm.Model) -> tuple[Any, Any]:
-    return new._pymc_fisher_slots[:2]  # type: ignore[attr-defined]
+    return new._pymc_fisher_slots[:2]
 
 
 def _log_det_slot(new: pm.Model) -> Any:
-    return new._pymc_fisher_slots[2]  # type: ignore[attr-defined]
+    return new._pymc_fisher_slots[2]
 
 
 def _blocks(mg: ModelGraph) -> tuple[list[LatentBlock], dict[str, str]]:
@@ -283,7 +282,10 @@ def _blocks(mg: ModelGraph) -> tuple[list[LatentBlock], dict[str, str]]:
         return [], kept
     v, product = information_vector_product(mg)
     fn = compile_function(
-        [mg.theta, v], split_wide_nodes([product])[0], name="reparam_product", mode=_CHECK_MODE
+        [mg.theta, v],
+        cast(Any, split_wide_nodes([product])[0]),
+        name="reparam_product",
+        mode=_CHECK_MODE,
     )
     rng = np.random.default_rng(0)
     point = mg.layout.ravel(mg.model.initial_point(random_seed=0))
@@ -313,7 +315,7 @@ def _assemble(model: pm.Model, mg: ModelGraph, graphs: BlockGraphs | None, dense
         model.rvs_to_initial_values = initial_values
     size = mg.layout.size
     dim = f"{COORDINATES}_dim"
-    fgraph._coords[dim] = tuple(range(size))  # type: ignore[attr-defined]
+    fgraph._coords[dim] = tuple(range(size))
 
     u_rv = pm.Flat.dist(shape=(size,))
     u_value = u_rv.type(name=COORDINATES)
@@ -323,6 +325,8 @@ def _assemble(model: pm.Model, mg: ModelGraph, graphs: BlockGraphs | None, dense
     scale = pytensor.shared(scale_value, name=SCALE, shape=scale_value.shape)
     log_det = pytensor.shared(np.asarray(0.0), name=f"{SCALE}_log_det")
     w = whitening(cast(TensorVariable, u), shift, scale)
+    theta: Any
+    log_jacobian: Any
     if graphs is None:
         theta, log_jacobian = w, pt.constant(0.0, dtype="float64")
     else:
@@ -342,9 +346,20 @@ def _assemble(model: pm.Model, mg: ModelGraph, graphs: BlockGraphs | None, dense
         fgraph.replace(memo[rv], model_deterministic(shaped, rv.name, *dims), import_missing=True)
     fgraph.add_output(u, import_missing=True)
     fgraph.add_output(model_potential(prior, PRIOR_TERM), import_missing=True)
+    fgraph.add_output(theta, import_missing=True)  # kept by the mutation below, then dropped
     new = model_from_fgraph(fgraph, mutate_fgraph=True)
-    new._pymc_fisher_slots = (shift, scale, log_det)  # type: ignore[attr-defined]
+    new._pymc_fisher_slots = (shift, scale, log_det)
+    new._pymc_fisher_theta = fgraph.outputs[-1]
     return new
+
+
+def unconstrained_point_graph(new: pm.Model) -> TensorVariable:
+    """θ, the original model's unconstrained values raveled, as a graph of ``fisher_z``'s value.
+
+    The map ``u ↦ θ`` itself (for tests and diagnostics: ``pmf.sample`` never needs it).
+    """
+    theta = new._pymc_fisher_theta
+    return cast(TensorVariable, new.replace_rvs_by_values([theta])[0])
 
 
 def _constrained_values(model: pm.Model, mg: ModelGraph) -> list[TensorVariable]:

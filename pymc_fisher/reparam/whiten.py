@@ -73,6 +73,12 @@ def difference_hessian(logp_grad: LogpGrad, x: np.ndarray) -> np.ndarray:
     return 0.5 * (matrix + matrix.T)
 
 
+def _direction(vector: np.ndarray, labels: Sequence[str]) -> str:
+    """The three largest components of a unit vector, named: ``0.71·a + -0.71·b``."""
+    top = np.argsort(-np.abs(vector))[:3]
+    return " + ".join(f"{vector[i]:.2f}·{labels[i]}" for i in top)
+
+
 def fit_whitening(
     logp_grad: LogpGrad,
     size: int,
@@ -111,21 +117,35 @@ def fit_whitening(
         return identity_whitening(size, dense_slot, reason), None
     mode = np.asarray(result.theta, dtype=float)
     precision = difference_hessian(logp_grad, mode)
-    try:
-        chol = np.linalg.cholesky(precision)
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(precision)
-        worst = vectors[:, 0]
-        top = np.argsort(-np.abs(worst))[:3]
-        direction = " + ".join(f"{worst[i]:.2f}·{labels[i]}" for i in top)
+    values, vectors = np.linalg.eigh(precision)
+    # Curvature below 1e-8 of the largest counts as none: the Hessian comes from differences of
+    # the gradient (error ~1e-10 relative), and a whitening conditioned beyond 1e8 says nothing.
+    tol = 1e-8 * max(float(np.max(np.abs(values))), 1e-200)
+    # Newton's predicted rise from here, with flat directions at the tolerance: a "mode" that
+    # the optimiser accepted by its relative criterion while log p still rises along a flat
+    # direction (log p = x: the gradient is 1 at any x) is no mode.
+    along = vectors.T @ np.asarray(result.gradient, dtype=float)
+    with np.errstate(over="ignore"):
+        gains = along**2 / np.maximum(values, tol)
+    rise = 0.5 * float(np.sum(gains))
+    if not rise <= 1e-2:
+        i = int(np.argmax(gains))
+        reason = (
+            f"no mode to whiten at (log p still rises along {_direction(vectors[:, i], labels)})"
+        )
+        return identity_whitening(size, dense_slot, reason), None
+    if values[0] <= tol:
         message = (
             f"The negative Hessian at the mode is not positive definite (eigenvalue "
-            f"{values[0]:.3g} along {direction}); whitening by the diagonal of its absolute value."
+            f"{values[0]:.3g} along {_direction(vectors[:, 0], labels)}); whitening by the "
+            "diagonal, with scale 1 along coordinates without curvature."
         )
-        diagonal = 1.0 / np.sqrt(np.maximum(np.abs(np.diag(precision)), 1e-12))
+        diag = np.diag(precision)
+        diagonal = np.where(diag > tol, 1.0 / np.sqrt(np.maximum(diag, tol)), 1.0)
         scale = np.diag(diagonal) if dense_slot else diagonal
         reason = "the negative Hessian at the mode is not positive definite"
         return Whitening(mode, scale, "diagonal", reason, mode), message
+    chol = np.linalg.cholesky(precision)
     inverse_factor = np.linalg.solve(chol, np.eye(size)).T  # L⁻ᵀ: M Mᵀ = (L Lᵀ)⁻¹
     if kind == "dense" and dense_slot:
         reason = f"the Laplace precision at the mode, {size} coordinates"

@@ -108,6 +108,7 @@ def test_forced_solver_failures_keep_the_chain_exact():
     idata = pmf.sample(
         4000, tune=1000, chains=4, cores=2, model=models.eight_schools_noncentered(),
         random_seed=11, progressbar=False, compute_convergence_checks=False, solver=solver,
+        method="rmhmc",
     )  # fmt: skip
     _check(idata, _eight_schools_checks())
     ss = idata.sample_stats

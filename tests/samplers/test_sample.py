@@ -21,6 +21,7 @@ from tests.models import python_op_model
 from tests.samplers.models import eight_schools_centered, funnel
 
 RUN = {"progressbar": False, "compute_convergence_checks": False}
+RMHMC_RUN = {**RUN, "method": "rmhmc"}
 
 
 def _model_with_dims_data_and_deterministics():
@@ -42,7 +43,9 @@ def test_chains_equal_pm_sample_with_the_same_random_numbers():
         "step_size": 0.3, "path_length": 2.0,
         "adaptation": AdaptationOptions(adapt_step_size=False),
     }  # fmt: skip
-    ours = pmf.sample(60, tune=20, chains=2, cores=1, model=model, random_seed=7, **RUN, **options)
+    ours = pmf.sample(
+        60, tune=20, chains=2, cores=1, model=model, random_seed=7, **RMHMC_RUN, **options
+    )
     with model:
         theirs = pm.sample(
             60, tune=20, chains=2, cores=1, random_seed=7, step=RMHMC(**options), **RUN
@@ -56,7 +59,7 @@ def test_chains_equal_pm_sample_with_the_same_random_numbers():
 def test_adapted_chains_equal_pm_sample():
     # with the defaults too: the same adaptation code (register_jitable) in both loops
     model = funnel(4)
-    ours = pmf.sample(50, tune=150, chains=1, model=model, random_seed=3, **RUN)
+    ours = pmf.sample(50, tune=150, chains=1, model=model, random_seed=3, **RMHMC_RUN)
     with model:
         theirs = pm.sample(50, tune=150, chains=1, random_seed=3, step=RMHMC(), **RUN)
     np.testing.assert_allclose(ours.posterior["v"], theirs.posterior["v"], atol=1e-8)
@@ -107,7 +110,7 @@ def test_reference_kernel_chain_runs():
 def test_datatree_layout_is_pm_sample_s():
     model = _model_with_dims_data_and_deterministics()
     kwargs = {"draws": 20, "tune": 20, "chains": 2, "random_seed": 1, **RUN}
-    ours = pmf.sample(model=model, cores=1, discard_tuned_samples=False, **kwargs)
+    ours = pmf.sample(model=model, cores=1, discard_tuned_samples=False, method="rmhmc", **kwargs)
     with model:
         theirs = pm.sample(step=RMHMC(), cores=1, discard_tuned_samples=False, **kwargs)
     assert set(ours.children) == set(theirs.children)
@@ -125,8 +128,8 @@ def test_datatree_layout_is_pm_sample_s():
 
 def test_same_draws_whatever_cores():
     model = funnel(3)
-    one = pmf.sample(30, tune=30, chains=3, cores=1, model=model, random_seed=11, **RUN)
-    two = pmf.sample(30, tune=30, chains=3, cores=2, model=model, random_seed=11, **RUN)
+    one = pmf.sample(30, tune=30, chains=3, cores=1, model=model, random_seed=11, **RMHMC_RUN)
+    two = pmf.sample(30, tune=30, chains=3, cores=2, model=model, random_seed=11, **RMHMC_RUN)
     np.testing.assert_array_equal(one.posterior["v"], two.posterior["v"])
 
 
@@ -141,7 +144,7 @@ def test_interrupt_returns_what_was_drawn(monkeypatch):
 
     monkeypatch.setattr(sample_module, "_wait", interrupt)
     model = eight_schools_centered()
-    idata = pmf.sample(20000, tune=0, chains=2, cores=2, model=model, random_seed=2, **RUN)
+    idata = pmf.sample(20000, tune=0, chains=2, cores=2, model=model, random_seed=2, **RMHMC_RUN)
     n = idata.posterior.sizes["draw"]
     assert 0 < n < 20000
     assert np.isfinite(idata.posterior["tau"].values).all()
@@ -154,17 +157,17 @@ def test_a_failing_chain_is_reported_and_the_others_kept(caplog):
     with caplog.at_level(logging.WARNING, logger="pymc"):
         idata = pmf.sample(
             20, tune=20, chains=3, cores=1, model=model, random_seed=4,
-            initvals=[None, bad, None], **RUN,
+            initvals=[None, bad, None], **RMHMC_RUN,
         )  # fmt: skip
     assert idata.posterior.sizes["chain"] == 2
     assert any("chain 1" in r.getMessage() for r in caplog.records)
     with pytest.raises(pmf.ChainFailedError, match="chain 0"):
-        pmf.sample(10, tune=10, chains=1, model=model, initvals=bad, **RUN)
+        pmf.sample(10, tune=10, chains=1, model=model, initvals=bad, **RMHMC_RUN)
 
 
 def test_functions_the_kernel_cannot_call_run_in_processes():
     model = python_op_model()
     with pytest.warns(KernelFallbackWarning, match="PythonOnlyLogCosh"):
-        idata = pmf.sample(20, tune=20, chains=2, cores=2, model=model, random_seed=1, **RUN)
+        idata = pmf.sample(20, tune=20, chains=2, cores=2, model=model, random_seed=1, **RMHMC_RUN)
     assert idata.posterior["x"].shape == (2, 20, 2)
     assert np.isfinite(idata.posterior["x"].values).all()
