@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings(compare, chains=4, draws=1000, tune=1000, seeds=[0])
     compare.add_argument("--out", default="pymc_fisher_study", help="study folder (resumable)")
 
-    demo = sub.add_parser("demo", help="a small study: funnel, PyMC NUTS against RMHMC")
+    demo = sub.add_parser("demo", help="a small study: funnel, nutpie against pmf.sample and RMHMC")
     _add_settings(demo, **DEMO_SETTINGS)
     demo.add_argument("--out", default=None, help="study folder (default: a temporary one)")
 
@@ -179,7 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "compare":
             return _study(args, args.targets, args.samplers, args.out)
-        samplers = ["nuts", "rmhmc"]  # RMHMC with its defaults (automatic integration time)
+        # nutpie (PyMC's default NUTS), pmf.sample's defaults (the funnel non-centred by its
+        # Fisher information, on nutpie), and RMHMC with its defaults
+        samplers = ["nutpie", "fisher", "rmhmc"]
         out = args.out or tempfile.mkdtemp(prefix="pymc-fisher-demo-")
         print(
             f"demo: {DEMO_TARGET}, {' vs '.join(samplers)}, {args.chains} chains x "

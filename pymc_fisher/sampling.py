@@ -30,8 +30,7 @@ import pymc as pm
 from pymc.model import modelcontext
 
 from pymc_fisher.errors import FisherError
-from pymc_fisher.fisher.model_graph import graph_of
-from pymc_fisher.reparam.blocks import candidate_blocks
+from pymc_fisher.reparam.blocks import latent_block_names
 from pymc_fisher.reparam.nuts import nutpie_available, sample_reparametrized
 from pymc_fisher.reparam.transform import COORDINATES, Whiten, reparametrize
 from pymc_fisher.samplers.sample import sample_rmhmc
@@ -178,9 +177,9 @@ def _choose(model: pm.Model, options: dict) -> tuple[Method, str]:
             f"Options {rmhmc_options} belong to RMHMC; pass method='rmhmc' with them "
             "(method='auto' picks the sampler itself)."
         )
-    blocks, _ = candidate_blocks(graph_of(model, "unconstrained"))
+    blocks = latent_block_names(model)
     if blocks:
-        names = ", ".join(b.name for b in blocks)
+        names = ", ".join(blocks)
         return "nuts", (
             f"auto: latent blocks to non-centre by their Fisher precision ({names}); the "
             "reparametrised model on nutpie"

@@ -64,9 +64,10 @@ def test_module_entry_point(tmp_path):
 
 
 def test_demo_small(tmp_path, capsys, monkeypatch):
-    # the demo's wiring: funnel, NUTS then RMHMC with the given settings. RMHMC itself runs
-    # through the same adapter in tests/bench (test_rmhmc_adapter_runs) and the whole demo in
-    # the slow tier; here its adapter is NUTS's, so the test does not compile the kernel
+    # the demo's wiring: funnel, nutpie, pmf.sample's defaults and RMHMC with the given
+    # settings. RMHMC itself runs through the same adapter in tests/bench
+    # (test_rmhmc_adapter_runs) and the whole demo in the slow tier; here RMHMC's and
+    # pmf.sample's adapters are stand-ins, so the test does not compile the kernel
     import pymc_fisher.bench.samplers as samplers
 
     record = tmp_path / "rmhmc-call.txt"
@@ -78,12 +79,13 @@ def test_demo_small(tmp_path, capsys, monkeypatch):
         return samplers.get_sampler("nuts")(model, settings)
 
     monkeypatch.setitem(samplers._SAMPLERS, "rmhmc", rmhmc_stand_in)
+    monkeypatch.setitem(samplers._SAMPLERS, "fisher", samplers.get_sampler("nutpie"))
     tiny = ["--chains", "1", "--draws", "20", "--tune", "20"]
     assert main(["demo", *tiny, "--workers", "0", "--no-figures", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr()
     table = pd.read_csv(tmp_path / "study.csv")
     assert set(table["target"]) == {"funnel"}
-    assert list(table["sampler"]) == ["nuts", "rmhmc"]
+    assert list(table["sampler"]) == ["nutpie", "fisher", "rmhmc"]
     assert record.read_text() == "v,x 1 20 20"
     assert "demo: funnel" in printed.err
 

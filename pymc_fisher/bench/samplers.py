@@ -9,6 +9,7 @@ name                      what runs
 ========================  ===============================================================
 ``nuts``                  PyMC's own NUTS (``nuts_sampler="pymc"``), chains in sequence
 ``nutpie``                nutpie, compiled with numba, as ``pm.sample(nuts_sampler="nutpie")``
+``fisher``                ``pmf.sample`` with its defaults (the Fisher reparametrisation on nutpie)
 ``rmhmc``                 ``pymc_fisher`` RMHMC with its defaults (``pmf.sample``: compiled chains)
 ``rmhmc-step``            the same through ``pm.sample(step=pmf.RMHMC())``
 ``rmhmc-fisher``          RMHMC, Fisher metric, fixed-length trajectory
@@ -43,6 +44,7 @@ __all__ = [
     "available_samplers",
     "get_sampler",
     "register_sampler",
+    "sample_fisher",
     "sample_laplace",
     "sample_nutpie",
     "sample_nuts",
@@ -162,6 +164,26 @@ def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> Samp
     return SamplerRun(tree, tree.attrs["compile_time"], tree.attrs["sampling_time"])
 
 
+def sample_fisher(model: pm.Model, settings: RunSettings) -> SamplerRun:
+    """``pmf.sample`` with its defaults; compile time includes the set-up.
+
+    ``method="auto"``: the Fisher reparametrisation on nutpie where the model has latent
+    blocks, nutpie as it is elsewhere. The set-up is the graphs, the mode and the whitening.
+    """
+    from pymc_fisher.sampling import sample
+
+    with _quiet_pymc():
+        start = time.perf_counter()
+        tree = sample(
+            settings.draws, tune=settings.tune, chains=settings.chains, cores=1, model=model,
+            random_seed=settings.seed, progressbar=False, discard_tuned_samples=False,
+            compute_convergence_checks=False,
+        )  # fmt: skip
+        total = time.perf_counter() - start
+    sampling = float(tree.attrs.get("sampling_time", tree.posterior.attrs.get("sampling_time")))
+    return SamplerRun(tree, total - sampling, sampling)
+
+
 def sample_rmhmc_step(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
     """RMHMC as PyMC's step method, ``pm.sample(step=pmf.RMHMC(**options))``."""
     from pymc_fisher.samplers.step import RMHMC
@@ -242,6 +264,7 @@ def get_sampler(name: str) -> SamplerFn:
 register_sampler("nuts", sample_nuts)
 register_sampler("nutpie", sample_nutpie)
 register_sampler("rmhmc", sample_rmhmc)
+register_sampler("fisher", sample_fisher)
 register_sampler("rmhmc-step", sample_rmhmc_step)
 register_sampler("laplace", sample_laplace)
 for _metric, _trajectory in [

@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 import numpy as np
+import pymc as pm
 import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.fisher.expected import expected_information_graph
@@ -35,6 +37,7 @@ __all__ = [
     "information_on_line",
     "information_vector_product",
     "is_diagonal_block",
+    "latent_block_names",
     "moved",
 ]
 
@@ -120,6 +123,25 @@ def moved(mg: ModelGraph, replace: dict[Any, Any]) -> ModelGraph:
         for f in mg.factors
     )
     return mg._replace(factors=factors, potentials=apply(mg.potentials))
+
+
+def latent_block_names(model: pm.Model) -> list[str]:
+    """The free variables :func:`candidate_blocks` would take, read off the model alone.
+
+    The same rule (no transform, an elementwise location family, a free variable among the
+    parents) without building any density graph: the cost of a look at the model, so that
+    ``pmf.sample(method="auto")`` can decide before it compiles anything.
+    """
+    free = set(model.free_RVs)
+    names = []
+    for rv in model.free_RVs:
+        if model.rvs_to_transforms.get(rv) is not None:
+            continue
+        if type(rv.owner.op).__name__ not in LOCATION_PARAMETER:
+            continue
+        if any(a in free for a in ancestors(list(rv.owner.inputs))):
+            names.append(rv.name)
+    return names
 
 
 def information_on_line(mg: ModelGraph, s: TensorVariable) -> TensorVariable:

@@ -23,7 +23,7 @@ TINY = RunSettings(draws=40, tune=40, chains=2, seed=5)
 
 def test_registry_names():
     names = set(available_samplers())
-    assert {"nuts", "nutpie", "laplace", "rmhmc", "rmhmc-fisher", "rmhmc-softabs"} <= names
+    assert {"nuts", "nutpie", "fisher", "laplace", "rmhmc", "rmhmc-fisher"} <= names
     assert {"rmhmc-hessian", "rmhmc-nuts", "rmhmc-softabs-nuts"} <= names
     with pytest.raises(UnknownSamplerError, match="rmhmc"):
         get_sampler("hmc-with-typo")

@@ -242,3 +242,13 @@ def test_scale_of_the_whitening_is_a_graph_input() -> None:
     }
     assert {"fisher_shift", "fisher_scale"} <= shared
     assert pt.as_tensor(new.logp()).type.ndim == 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_light_look_finds_the_same_blocks(name: str) -> None:
+    """``latent_block_names`` (no graphs) agrees with ``candidate_blocks`` (the density graphs)."""
+    from pymc_fisher.reparam.blocks import candidate_blocks, latent_block_names
+
+    model = CORPUS[name].build()
+    blocks, _ = candidate_blocks(graph_of(model))
+    assert latent_block_names(model) == [b.name for b in blocks]
