@@ -8,16 +8,21 @@
   ``pm.sample(nuts_sampler="nutpie")`` runs), in the same ``DataTree``.
 - ``method="rmhmc"``: Riemannian-manifold HMC with the Fisher metric, each chain in compiled
   code (:func:`pymc_fisher.samplers.sample.sample_rmhmc`).
-- ``method="auto"`` (default): ``"nuts"`` when the model has a latent block to non-centre (a
-  hierarchy, a funnel: where nutpie's diagonal adaptation cannot learn the geometry), else
-  ``"nutpie"``; the choice and its reason in ``idata.attrs``.
+- ``method="auto"`` (default): ``"nuts"`` when the model has a latent block whose prior
+  outweighs its data (the median data-to-prior information ratio ρ of the block below one,
+  :mod:`pymc_fisher.reparam.dominance`: the centred form is a funnel there, which nutpie's
+  diagonal adaptation cannot learn), else ``"nutpie"``; the choice and its reason in
+  ``idata.attrs``.
 
-Why ``"auto"`` leaves a model without latent blocks to nutpie as it is: measured on the corpus
-(``benchmarks/bench_fisher_first.py``), the whitening alone gains 0.3–4.8× in ESS per second of
-sampling, but the reparametrised graph costs nutpie 2–4× its compile time (seconds of Numba
-per run, which nutpie cannot cache), and on most of those models sampling takes a fraction of
-a second: per wall second the whitening loses. RMHMC is not chosen by ``"auto"`` yet: a rule for
-when its position-dependent metric pays (about twenty gradients a step) has not been fitted.
+Why ``"auto"`` leaves the other models to nutpie as they are: measured on the corpus
+(``benchmarks/bench_fisher_first.py``), the reparametrisation gains up to 4.8× in ESS per second
+of sampling on them, but its graph costs nutpie 2–4× its compile time (seconds of Numba per run,
+which nutpie cannot cache), and on most of those models sampling takes a fraction of a second:
+per wall second it loses. On the corpus's data-dominated hierarchies (centred radon ρ = 14,
+hierarchical logistic 7.3, measurement error 44) it measured 0.13–0.51× nutpie per wall second;
+on the prior-dominated ones (eight schools 0.21, the funnel 0) 9–57×. RMHMC is not chosen by
+``"auto"`` yet: a rule for when its position-dependent metric pays (about twenty gradients a
+step) has not been fitted.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pymc.model import modelcontext
 
 from pymc_fisher.errors import FisherError
 from pymc_fisher.reparam.blocks import latent_block_names
+from pymc_fisher.reparam.dominance import CROSSOVER, data_to_prior_ratio
 from pymc_fisher.reparam.nuts import nutpie_available, sample_reparametrized
 from pymc_fisher.reparam.transform import COORDINATES, Whiten, reparametrize
 from pymc_fisher.samplers.sample import sample_rmhmc
@@ -178,17 +184,25 @@ def _choose(model: pm.Model, options: dict) -> tuple[Method, str]:
             "(method='auto' picks the sampler itself)."
         )
     blocks = latent_block_names(model)
-    if blocks:
-        names = ", ".join(blocks)
-        return "nuts", (
-            f"auto: latent blocks to non-centre by their Fisher precision ({names}); the "
-            "reparametrised model on nutpie"
-        )
     if options:
         return "nuts", f"auto: options {sorted(options)} given for the reparametrisation"
+    if not blocks:
+        return "nutpie", (
+            "auto: no latent block to non-centre; nutpie on the model as it is (the whitening "
+            "alone does not repay its compile on such models)"
+        )
+    ratios = data_to_prior_ratio(model)
+    said = ", ".join(f"{name} {rho:.3g}" for name, rho in ratios.items())
+    if any(rho < CROSSOVER for rho in ratios.values()):
+        return "nuts", (
+            f"auto: a latent block whose prior outweighs its data (median data-to-prior "
+            f"information ratio {said}; below {CROSSOVER:g} the centred form is a funnel): "
+            "the Fisher reparametrisation on nutpie"
+        )
     return "nutpie", (
-        "auto: no latent block to non-centre; nutpie on the model as it is (the whitening "
-        "alone does not repay its compile on such models)"
+        f"auto: every latent block is informed by its data more than by its prior (median "
+        f"data-to-prior information ratio {said}, at least {CROSSOVER:g}): nutpie on the model "
+        "as it is"
     )
 
 

@@ -68,6 +68,32 @@ def test_datatree_is_pm_sample_s() -> None:
     assert ours.attrs["noncentered"] == ["a"]
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("neals_funnel", "nuts"),  # no data: ρ = 0
+        ("eight_schools_centered", "nuts"),  # ρ = 0.21
+        ("radon_centered", "nutpie"),  # ρ = 14
+        ("hierarchical_logistic_centered", "nutpie"),  # ρ = 7.25
+        ("german_credit", "nutpie"),  # no latent block
+    ],
+)
+def test_auto_by_the_data_to_prior_ratio(name: str, expected: str) -> None:
+    method, _ = _choose(CORPUS[name].build(), {})
+    assert method == expected
+
+
+def test_data_to_prior_ratio_is_the_closed_form() -> None:
+    """Eight schools at the initial point (τ = 5): ρ_j = τ²/σ_j², median over the schools."""
+    from pymc_fisher.reparam.dominance import data_to_prior_ratio
+
+    ratio = data_to_prior_ratio(eight_schools_centered())
+    tau = float(np.exp(eight_schools_centered().initial_point()["tau_log__"]))
+    np.testing.assert_allclose(
+        ratio["theta"], np.median(tau**2 / EIGHT_SCHOOLS_SIGMA**2), rtol=1e-12
+    )
+
+
 def test_auto_non_centres_a_hierarchy_and_leaves_a_regression_to_nutpie() -> None:
     method, reason = _choose(funnel(5), {})
     assert method == "nuts"
