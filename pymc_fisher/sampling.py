@@ -220,6 +220,8 @@ def _sample_nutpie(
     sampler = "nutpie" if nutpie_available() else "pymc"
     idata = pm.sample(model=model, tune=tune, var_names=var_names, nuts_sampler=sampler, **run)
     idata.attrs["method"] = "nutpie"
+    if "sampling_time" in idata.posterior.attrs:  # where the other methods keep it
+        idata.attrs["sampling_time"] = float(idata.posterior.attrs["sampling_time"])
     return idata
 
 
