@@ -8,12 +8,15 @@ following the generative structure of the public example that the model cites.
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-GC2011 = Path("/work/shared/data/gc2011")
+from pymc_fisher.bench.data import data_dir
+
+# The package's copy (``pymc_fisher/bench/gc2011``, or ``PYMC_FISHER_DATA``): a fresh clone
+# has it wherever it is checked out, where a path to the shared folder may not exist.
+GC2011 = data_dir()
 
 # Rubin (1981), Gelman et al. BDA3 section 5.5: effects and standard errors of eight schools.
 EIGHT_SCHOOLS_Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])

@@ -15,7 +15,7 @@ def stochastic_volatility() -> pm.Model:
 
     Source: PyMC example gallery "Stochastic Volatility model" (Hoffman & Gelman 2014, NUTS paper,
     section 5.3); data: the first 100 returns of Girolami & Calderhead's (2011) simulated series
-    (``/work/shared/data/gc2011``).
+    (``pymc_fisher/bench/gc2011``).
     """
     returns = stochvol_returns(100)
     with pm.Model() as model:
