@@ -78,7 +78,7 @@ DENSE_LIMIT = 300
 Whiten = Literal["auto", "dense", "diagonal", "none"]
 
 #: The diagonality check runs a handful of times: no code generation, no rewrites.
-_CHECK_MODE = Mode(linker="py", optimizer=None)
+_CHECK_MODE = Mode(linker="py", optimizer="None")
 
 
 class WhiteningWarning(UserWarning):
