@@ -202,3 +202,16 @@ def test_matches_the_stored_nutpie_reference(name: str) -> None:
             checks.append((var, index, "mean", float(stats["mean"][idx])))
             ref_mcse.append(float(stats["mcse"][idx]))
     _check(idata.posterior, checks, ref_mcse)
+
+
+def test_without_nutpie_pymc_s_nuts_samples_the_reparametrised_model(monkeypatch) -> None:
+    """nutpie absent: a warning that says so, PyMC's NUTS, the original variables only."""
+    import pymc_fisher.sampling as sampling
+
+    monkeypatch.setattr(sampling, "nutpie_available", lambda: False)
+    with pytest.warns(pmf.NutpieFallbackWarning, match="pip install nutpie"):
+        idata = pmf.sample(
+            20, tune=20, chains=1, cores=1, model=funnel(3), method="nuts", random_seed=1, **RUN
+        )
+    assert set(idata.posterior.data_vars) == {"v", "x"}
+    assert idata.attrs["method"] == "nuts"
