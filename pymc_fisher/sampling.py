@@ -7,7 +7,7 @@
 - ``method="nutpie"``: the model as it is, on nutpie with its defaults (what
   ``pm.sample(nuts_sampler="nutpie")`` runs), in the same ``DataTree``.
 - ``method="rmhmc"``: Riemannian-manifold HMC with the Fisher metric, each chain in compiled
-  code (:func:`pymc_fisher.samplers.sample.sample_rmhmc`).
+  code (:class:`pymc_fisher.samplers.sample.RMHMCSampler`).
 - ``method="auto"`` (default): ``"nuts"`` when the model has a latent block whose prior
   outweighs its data (the median data-to-prior information ratio ρ of the block below one,
   :mod:`pymc_fisher.reparam.dominance`: the centred form is a funnel there, which nutpie's
@@ -34,12 +34,17 @@ from typing import Any, Literal
 import pymc as pm
 from pymc.model import modelcontext
 
-from pymc_fisher.errors import FisherError
 from pymc_fisher.reparam.blocks import latent_block_names
 from pymc_fisher.reparam.dominance import CROSSOVER, data_to_prior_ratio
-from pymc_fisher.reparam.nuts import nutpie_available, sample_reparametrized
-from pymc_fisher.reparam.transform import COORDINATES, Whiten, reparametrize
-from pymc_fisher.samplers.sample import sample_rmhmc
+from pymc_fisher.reparam.nuts import (
+    default_tune,
+    drop_coordinates,
+    nutpie_available,
+    sample_reparametrized,
+    stored_names,
+)
+from pymc_fisher.reparam.transform import Whiten, reparametrize
+from pymc_fisher.samplers.sample import RMHMCSampler
 from pymc_fisher.validation import check_continuous, check_option
 
 __all__ = ["NutpieFallbackWarning", "sample"]
@@ -112,6 +117,10 @@ def sample(
         ...])``).
     ValueError
         An option that does not apply to the method, named.
+    ChainFailedError
+        ``"rmhmc"``: every chain failed (each chain's reason in the message). A chain that
+        fails alone is logged with its reason and left out; a ``KeyboardInterrupt`` returns
+        what every chain drew so far.
 
     Examples
     --------
@@ -146,10 +155,9 @@ def sample(
         wrong = sorted(set(options) & NUTS_OPTIONS)
         if wrong:
             raise ValueError(f"Options {wrong} apply to method='nuts', not 'rmhmc'.")
-        idata = sample_rmhmc(
-            model=model, tune=TUNE_RMHMC if tune is None else tune, initvals=initvals,
-            **run, **options,
-        )  # fmt: skip
+        idata = RMHMCSampler(**options).sample_from_init(
+            model=model, tune=TUNE_RMHMC if tune is None else tune, initvals=initvals, **run
+        )
         idata.attrs["method"] = "rmhmc"
     elif method == "nutpie":
         if options:
@@ -237,16 +245,11 @@ def _sample_pymc_nuts(
         stacklevel=3,
     )
     new = reparametrize(model, noncenter=noncenter, whiten=whiten)
-    names = [rv.name for rv in model.free_RVs] + [d.name for d in model.deterministics]
-    var_names = run.pop("var_names") or names
-    if set(var_names) - set(names):
-        raise FisherError(f"var_names {sorted(set(var_names) - set(names))} are not in the model.")
+    var_names = stored_names(model, run.pop("var_names"))
     idata = pm.sample(
-        model=new, tune=400 if tune is None else tune, nuts_sampler="pymc",
-        var_names=list(var_names), nuts=nuts or {}, **run,
+        model=new, tune=default_tune(new) if tune is None else tune, nuts_sampler="pymc",
+        var_names=var_names, nuts=nuts or {}, **run,
     )  # fmt: skip
-    for group in ("posterior", "warmup_posterior"):
-        if group in idata.children and COORDINATES in idata[group]:
-            idata[group] = idata[group].to_dataset().drop_vars(COORDINATES)
+    idata = drop_coordinates(idata)
     idata.attrs["method"] = "nuts"
     return idata

@@ -153,13 +153,13 @@ def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> Samp
             "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
         )
     """
-    from pymc_fisher.samplers.sample import sample_rmhmc as sample
+    from pymc_fisher.samplers.sample import RMHMCSampler
 
     with _quiet_pymc():
-        tree = sample(
-            settings.draws, tune=settings.tune, chains=settings.chains, cores=1, model=model,
-            random_seed=settings.seed, progressbar=False, discard_tuned_samples=False,
-            compute_convergence_checks=False, **options,
+        tree = RMHMCSampler(**options).sample_from_init(
+            model=model, draws=settings.draws, tune=settings.tune, chains=settings.chains,
+            cores=1, random_seed=settings.seed, progressbar=False, discard_tuned_samples=False,
+            compute_convergence_checks=False,
         )  # fmt: skip
     return SamplerRun(tree, tree.attrs["compile_time"], tree.attrs["sampling_time"])
 

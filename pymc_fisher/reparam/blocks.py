@@ -27,7 +27,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.fisher.expected import expected_information_graph
-from pymc_fisher.fisher.model_graph import ModelGraph, depends_on
+from pymc_fisher.fisher.model_graph import ModelGraph
 from pymc_fisher.labels import ParameterLayout
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "is_diagonal_block",
     "latent_block_names",
     "moved",
+    "why_not_a_block",
 ]
 
 #: Elementwise location families: the ``Op``'s class name -> the index of its location among
@@ -83,31 +84,43 @@ def candidate_blocks(mg: ModelGraph) -> tuple[list[LatentBlock], dict[str, str]]
     blocks
         In the model's order (topological: a block's parents come before it).
     skipped
-        Variable name -> the reason it is not a block.
+        Variable name -> the reason it is not a block (:func:`why_not_a_block`).
     """
     blocks: list[LatentBlock] = []
     skipped: dict[str, str] = {}
     slices = dict(zip(mg.layout.names, mg.layout.slices, strict=True))
     for factor in mg.free_factors:
-        name = factor.name
+        reason = why_not_a_block(mg.model, factor.rv)
+        if reason is not None:
+            skipped[factor.name] = reason
+            continue
         value_name = mg.model.rvs_to_values[factor.rv].name
-        index = LOCATION_PARAMETER.get(type(factor.op).__name__)
-        if factor.coordinate != "identity":
-            skipped[name] = f"held in θ through a {factor.coordinate} transform"
-        elif index is None:
-            skipped[name] = f"{type(factor.op).__name__} is not an elementwise location family"
-        elif not any(depends_on(p, mg.theta) for p in factor.params):
-            skipped[name] = "its prior has no free parents (the global whitening covers it)"
-        else:
-            sl = slices[value_name]
-            size = sl.stop - sl.start
-            loc = pt.broadcast_to(factor.params[index], factor.value.shape).ravel()
-            loc = cast(TensorVariable, loc.astype("float64"))
-            if size == 0:
-                skipped[name] = "empty"
-                continue
-            blocks.append(LatentBlock(name, value_name, sl, loc))
+        index = LOCATION_PARAMETER[type(factor.op).__name__]
+        loc = pt.broadcast_to(factor.params[index], factor.value.shape).ravel()
+        location = cast(TensorVariable, loc.astype("float64"))
+        blocks.append(LatentBlock(factor.name, value_name, slices[value_name], location))
     return blocks, skipped
+
+
+def why_not_a_block(model: pm.Model, rv: Any) -> str | None:
+    """Why the free variable ``rv`` is not a latent block, or ``None`` if it is one.
+
+    A block is held by the identity (no transform), drawn from an elementwise location family
+    (``LOCATION_PARAMETER``), has a free variable among its distribution's parents, and is not
+    empty. A look at the model alone: no density graph is built.
+    """
+    transform = model.rvs_to_transforms.get(rv)
+    op_name = type(rv.owner.op).__name__
+    if transform is not None:
+        return f"held in θ through a {type(transform).__name__}"
+    if op_name not in LOCATION_PARAMETER:
+        return f"{op_name} is not an elementwise location family"
+    free = set(model.free_RVs)
+    if not any(a in free for a in ancestors(list(rv.owner.inputs))):
+        return "its prior has no free parents (the global whitening covers it)"
+    if 0 in rv.type.shape:
+        return "empty"
+    return None
 
 
 def moved(mg: ModelGraph, replace: dict[Any, Any]) -> ModelGraph:
@@ -126,22 +139,12 @@ def moved(mg: ModelGraph, replace: dict[Any, Any]) -> ModelGraph:
 
 
 def latent_block_names(model: pm.Model) -> list[str]:
-    """The free variables :func:`candidate_blocks` would take, read off the model alone.
+    """The free variables :func:`candidate_blocks` takes, read off the model alone.
 
-    The same rule (no transform, an elementwise location family, a free variable among the
-    parents) without building any density graph: the cost of a look at the model, so that
-    ``pmf.sample(method="auto")`` can decide before it compiles anything.
+    The cost of a look at the model, so that ``pmf.sample(method="auto")`` can decide before
+    it builds or compiles anything.
     """
-    free = set(model.free_RVs)
-    names = []
-    for rv in model.free_RVs:
-        if model.rvs_to_transforms.get(rv) is not None:
-            continue
-        if type(rv.owner.op).__name__ not in LOCATION_PARAMETER:
-            continue
-        if any(a in free for a in ancestors(list(rv.owner.inputs))):
-            names.append(rv.name)
-    return names
+    return [rv.name for rv in model.free_RVs if why_not_a_block(model, rv) is None]
 
 
 def information_on_line(mg: ModelGraph, s: TensorVariable) -> TensorVariable:

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 
@@ -50,23 +51,26 @@ def data_to_prior_ratio(model: pm.Model) -> dict[str, float]:
     if not blocks:
         return {}
     theta = mg.layout.ravel(model.initial_point())
-    out = {}
+    v = pt.vector("direction", dtype="float64")
+    graphs: list[Any] = []
     for block in blocks:
         local = involving(mg, block.name)
         own = local._replace(
             factors=tuple(f for f in local.factors if f.name == block.name), potentials=()
         )
-        v, total = information_vector_product(local)
-        v_own, prior = information_vector_product(own)
-        same_direction: dict[Any, Any] = {v_own: v}
-        prior_v: Any = graph_replace(prior, same_direction, strict=False)
-        fn = compile_function(
-            [mg.theta, v], cast(Any, split_wide_nodes([total, prior_v])), name="reparam_rho",
-            mode=_MODE,
-        )  # fmt: skip
+        for part in (local, own):  # G v of the block's factors, and of its own prior alone
+            v_part, product = information_vector_product(part)
+            graphs.append(graph_replace(product, cast(Any, {v_part: v}), strict=False))
+    fn = compile_function(
+        [mg.theta, v], cast(Any, split_wide_nodes(graphs)), name="reparam_rho", mode=_MODE
+    )
+    out = {}
+    for k, block in enumerate(blocks):
         ones = np.zeros_like(theta)
         ones[block.slice] = 1.0
-        p_total, p_prior = (np.asarray(a)[block.slice] for a in fn(theta, ones))
+        # every output is computed at each call; the blocks are few and the graphs small
+        products = fn(theta, ones)
+        p_total, p_prior = (np.asarray(a)[block.slice] for a in products[2 * k : 2 * k + 2])
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = (p_total - p_prior) / p_prior
         out[block.name] = float(np.median(np.where(np.isfinite(rho), rho, np.inf)))

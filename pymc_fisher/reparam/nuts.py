@@ -27,14 +27,20 @@ from pymc.util import _get_seeds_per_chain
 from pymc_fisher.errors import FisherError
 from pymc_fisher.reparam.transform import (
     COORDINATES,
-    SCALE,
-    SHIFT,
     build,
     fit_and_set_whitening,
     reparametrization_of,
+    whitening_values,
 )
 
-__all__ = ["NutpieMissingError", "nutpie_available", "sample_reparametrized"]
+__all__ = [
+    "NutpieMissingError",
+    "default_tune",
+    "drop_coordinates",
+    "nutpie_available",
+    "sample_reparametrized",
+    "stored_names",
+]
 
 _log = logging.getLogger("pymc")
 
@@ -82,7 +88,7 @@ def sample_reparametrized(
     begin = time.perf_counter()
     new = build(model, noncenter=noncenter, whiten=whiten)
     built = time.perf_counter()
-    stored = _stored_names(model, var_names)
+    stored = stored_names(model, var_names)
     compiled = nutpie.compile_pymc_model(new, backend="numba", var_names=stored)
     compiled_at = time.perf_counter()
     if whiten != "none":
@@ -93,19 +99,12 @@ def sample_reparametrized(
             return float(f), np.asarray(g, dtype=float)
 
         whitening = fit_and_set_whitening(new, logp_grad, whiten, stacklevel=4)
-        compiled = compiled.with_data(
-            **{
-                SHIFT: whitening.shift,
-                SCALE: whitening.scale,
-                f"{SCALE}_log_det": np.asarray(whitening.log_det),
-            }
-        )
+        compiled = compiled.with_data(**whitening_values(whitening))
     fitted = time.perf_counter()
     info = reparametrization_of(new)
     assert info is not None
-    whitened = info.whitening is not None and info.whitening.kind != "none"
     if tune is None:
-        tune = TUNE_WHITENED if whitened else TUNE_DEFAULT
+        tune = default_tune(new)
     seed = int(_get_seeds_per_chain(random_seed, chains)[0])
     start = time.perf_counter()
     idata = nutpie.sample(
@@ -121,7 +120,7 @@ def sample_reparametrized(
     )
     sampling_time = time.perf_counter() - start
     patch_nutpie_idata(idata, model, sampling_time=sampling_time)
-    idata = _drop_coordinates(idata)
+    idata = drop_coordinates(idata)
     log_likelihood = (idata_kwargs or {}).get("log_likelihood", False)
     if log_likelihood:
         idata = pm.compute_log_likelihood(
@@ -150,7 +149,14 @@ def sample_reparametrized(
     return idata
 
 
-def _stored_names(model: pm.Model, var_names: Sequence[str] | None) -> list[str]:
+def default_tune(new: pm.Model) -> int:
+    """Warm-up for the reparametrised model: short when its whitening found a mode."""
+    info = reparametrization_of(new)
+    whitened = info is not None and info.whitening is not None and info.whitening.kind != "none"
+    return TUNE_WHITENED if whitened else TUNE_DEFAULT
+
+
+def stored_names(model: pm.Model, var_names: Sequence[str] | None) -> list[str]:
     """The original free variables and Deterministics to record (``var_names`` if given)."""
     names = [rv.name for rv in model.free_RVs] + [d.name for d in model.deterministics]
     if var_names is None:
@@ -164,8 +170,8 @@ def _stored_names(model: pm.Model, var_names: Sequence[str] | None) -> list[str]
     return [n for n in names if n in set(var_names)]
 
 
-def _drop_coordinates(idata: Any) -> Any:
-    """The tree without the new coordinates ``fisher_z`` (posterior and warm-up)."""
+def drop_coordinates(idata: Any) -> Any:
+    """The tree without the new coordinates ``fisher_z`` (posterior and warm-up), in place."""
     dim = f"{COORDINATES}_dim"
     for group in ("posterior", "warmup_posterior"):
         if group in idata.children:

@@ -63,6 +63,7 @@ __all__ = [
     "reparametrize",
     "set_whitening",
     "unconstrained_point_graph",
+    "whitening_values",
 ]
 
 #: The new model's free variable (its dim is ``fisher_z_dim``).
@@ -70,7 +71,7 @@ COORDINATES = "fisher_z"
 #: The Potential that carries the original prior and the map's log-Jacobian.
 PRIOR_TERM = "fisher_prior"
 #: The whitening's shared variables.
-SHIFT, SCALE = "fisher_shift", "fisher_scale"
+SHIFT, SCALE, LOG_DET = "fisher_shift", "fisher_scale", "fisher_scale_log_det"
 #: Up to this many coordinates the whitening is dense; above, diagonal: a dense ``M u`` costs
 #: ``d²`` per gradient, more than the gradient of most models that large.
 DENSE_LIMIT = 300
@@ -212,7 +213,7 @@ def fit_and_set_whitening(
     """
     info = reparametrization_of(new)
     assert info is not None
-    _, scale = _slots(new)
+    scale = next(slot for slot in new._pymc_fisher_slots if slot.name == SCALE)
     dense_slot = scale.type.ndim == 2
     size = len(info.labels)
     kind = whiten if whiten != "auto" else ("dense" if dense_slot else "diagonal")
@@ -225,13 +226,24 @@ def fit_and_set_whitening(
     return whitening
 
 
+def whitening_values(whitening: Whitening) -> dict[str, np.ndarray]:
+    """The model's whitening shared variables by name -> their values for ``whitening``.
+
+    What :func:`set_whitening` writes into the model, and what a compiled copy of it (nutpie's
+    ``with_data``) takes.
+    """
+    return {
+        SHIFT: np.asarray(whitening.shift, dtype="float64"),
+        SCALE: np.asarray(whitening.scale, dtype="float64"),
+        LOG_DET: np.asarray(whitening.log_det, dtype="float64"),
+    }
+
+
 def set_whitening(new: pm.Model, whitening: Whitening) -> None:
     """Write ``whitening`` into the model's shared variables and its record."""
-    shift, scale = _slots(new)
-    shift.set_value(np.asarray(whitening.shift, dtype="float64"))
-    scale.set_value(np.asarray(whitening.scale, dtype="float64"))
-    log_det = _log_det_slot(new)
-    log_det.set_value(np.asarray(whitening.log_det, dtype="float64"))
+    values = whitening_values(whitening)
+    for slot in new._pymc_fisher_slots:
+        slot.set_value(values[slot.name])
     info = reparametrization_of(new)
     assert info is not None
     new._pymc_fisher_reparametrization = info._replace(whitening=whitening)
@@ -267,14 +279,6 @@ def _labels(mg: ModelGraph, blocks: Sequence[LatentBlock]) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _slots(new: pm.Model) -> tuple[Any, Any]:
-    return new._pymc_fisher_slots[:2]
-
-
-def _log_det_slot(new: pm.Model) -> Any:
-    return new._pymc_fisher_slots[2]
-
-
 def _blocks(mg: ModelGraph) -> tuple[list[LatentBlock], dict[str, str]]:
     """The latent blocks whose information block is diagonal (checked at a jittered point)."""
     candidates, kept = candidate_blocks(mg)
@@ -301,7 +305,7 @@ def _blocks(mg: ModelGraph) -> tuple[list[LatentBlock], dict[str, str]]:
 
 def _assemble(model: pm.Model, mg: ModelGraph, graphs: BlockGraphs | None, dense: bool) -> pm.Model:
     """The new model: ``fisher_z`` free, the old free variables Deterministics (module docs)."""
-    for name in (COORDINATES, PRIOR_TERM, SHIFT, SCALE):
+    for name in (COORDINATES, PRIOR_TERM, SHIFT, SCALE, LOG_DET):
         if name in model.named_vars:
             raise FisherError(
                 f"The model already has a variable named {name!r}, which reparametrize needs; "
@@ -323,7 +327,7 @@ def _assemble(model: pm.Model, mg: ModelGraph, graphs: BlockGraphs | None, dense
     shift = pytensor.shared(np.zeros(size), name=SHIFT, shape=(size,))
     scale_value = np.eye(size) if dense else np.ones(size)
     scale = pytensor.shared(scale_value, name=SCALE, shape=scale_value.shape)
-    log_det = pytensor.shared(np.asarray(0.0), name=f"{SCALE}_log_det")
+    log_det = pytensor.shared(np.asarray(0.0), name=LOG_DET)
     w = whitening(cast(TensorVariable, u), shift, scale)
     theta: Any
     log_jacobian: Any

@@ -33,7 +33,6 @@ import numpy as np
 import pymc as pm
 from pymc.blocking import DictToArrayBijection
 from pymc.initial_point import make_initial_point_fns_per_chain
-from pymc.model import modelcontext
 from pymc.util import get_random_generator
 from threadpoolctl import threadpool_limits
 
@@ -43,7 +42,7 @@ from pymc_fisher.samplers.chain import ChainArrays, ChainSettings, ChainState, c
 from pymc_fisher.samplers.kernel import KernelFallbackWarning
 from pymc_fisher.samplers.step import _DIVERGENCE_ADVICE, RMHMC
 
-__all__ = ["ChainFailedError", "RMHMCSampler", "sample_rmhmc"]
+__all__ = ["ChainFailedError", "RMHMCSampler"]
 
 _log = logging.getLogger("pymc")
 
@@ -92,7 +91,10 @@ class RMHMCSampler:
         compute_convergence_checks: bool = True,
         compile_kwargs: dict | None = None,
     ) -> Any:
-        """Sample ``chains`` chains of ``tune + draws`` iterations; see :func:`sample`."""
+        """Sample ``chains`` chains of ``tune + draws`` iterations.
+
+        What ``pmf.sample(method="rmhmc")`` runs; its docstring says what is returned.
+        """
         if compile_kwargs:
             raise ValueError(
                 "RMHMC compiles the model in Numba mode itself; compile_kwargs are not used."
@@ -325,82 +327,3 @@ def _process_chain(
         kernel = step.kernel
     done, phases = _phases(kernel.chain, state, settings, rng, arrays, progress, stop)
     return done, phases, arrays
-
-
-def sample_rmhmc(
-    draws: int = 1000,
-    *,
-    tune: int = 1000,
-    chains: int = 4,
-    cores: int | None = None,
-    random_seed: Any = None,
-    initvals: dict | Sequence[dict | None] | None = None,
-    progressbar: bool = True,
-    model: pm.Model | None = None,
-    var_names: Sequence[str] | None = None,
-    discard_tuned_samples: bool = True,
-    compute_convergence_checks: bool = True,
-    idata_kwargs: dict | None = None,
-    **rmhmc_options: Any,
-) -> Any:
-    """Draw from the posterior with RMHMC, each chain in compiled code, as ``pm.sample`` does.
-
-    Parameters
-    ----------
-    draws, tune, chains
-        Iterations kept per chain, tuning iterations before them, and chains.
-    cores
-        Chains run at once, each in a thread (default ``min(4, CPUs)``, as ``pm.sample``).
-    random_seed
-        Anything ``pm.sample`` accepts; one generator per chain is spawned from it, as
-        ``pm.sample`` does, so the result does not depend on ``cores``.
-    initvals
-        Initial values (one dict, or one per chain), as for ``pm.sample``.
-    progressbar
-        A progress row per chain (iterations, divergences, step size).
-    model
-        The model (default: from the context).
-    var_names, discard_tuned_samples, compute_convergence_checks, idata_kwargs
-        As for ``pm.sample``.
-    **rmhmc_options
-        :class:`~.step.RMHMC`'s options: ``metric``, ``trajectory``, ``path_length``,
-        ``target_accept``, ``solver``, ``adaptation``, ...
-
-    Returns
-    -------
-    xarray.DataTree
-        Laid out as ``pm.sample``'s: ``posterior`` (coords, dims, deterministics),
-        ``sample_stats`` (PyMC's names and the Riemannian ones; no per-draw
-        ``perf_counter_diff``), ``observed_data``, ``constant_data``, ``warmup_*`` groups when
-        ``discard_tuned_samples=False``, ``log_likelihood`` when ``idata_kwargs`` asks; PyMC's
-        convergence checks and warnings.
-
-    Raises
-    ------
-    ChainFailedError
-        When every chain fails (each chain's reason in the message). A chain that fails alone
-        is logged with its reason and left out; a ``KeyboardInterrupt`` returns what every
-        chain drew so far.
-
-    Notes
-    -----
-    Compound models (RMHMC beside a discrete sampler) keep ``pm.sample(step=[pmf.RMHMC(...),
-    ...])``: here every free variable is sampled by RMHMC.
-
-    Examples
-    --------
-    >>> import pymc as pm
-    >>> import pymc_fisher as pmf
-    >>> with pm.Model() as model:
-    ...     x = pm.Normal("x", 0.0, 1.0, shape=2)
-    >>> idata = pmf.sample(50, tune=50, chains=2, model=model, progressbar=False,
-    ...                    random_seed=1, compute_convergence_checks=False, method="rmhmc")
-    >>> idata.posterior["x"].shape
-    (2, 50, 2)
-    """
-    return RMHMCSampler(**rmhmc_options).sample_from_init(
-        model=modelcontext(model), draws=draws, tune=tune, chains=chains, cores=cores,
-        initvals=initvals, random_seed=random_seed, progressbar=progressbar,
-        discard_tuned_samples=discard_tuned_samples, var_names=var_names,
-        idata_kwargs=idata_kwargs, compute_convergence_checks=compute_convergence_checks,
-    )  # fmt: skip

@@ -246,7 +246,8 @@ def test_scale_of_the_whitening_is_a_graph_input() -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_the_light_look_finds_the_same_blocks(name: str) -> None:
-    """``latent_block_names`` (no graphs) agrees with ``candidate_blocks`` (the density graphs)."""
+    """``latent_block_names`` (the model's variables) and ``candidate_blocks`` (the factors of
+    the density graphs) take the same variables in the same order."""
     from pymc_fisher.reparam.blocks import candidate_blocks, latent_block_names
 
     model = CORPUS[name].build()
