@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 import arviz_stats  # noqa: E402
 import pymc as pm  # noqa: E402
 
-from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions  # noqa: E402
-from pymc_fisher.samplers.step import RMHMC  # noqa: E402
+from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions  # noqa: E402
+from pymc_fisher.samplers.drivers.step import RMHMC  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rmhmc import MODELS, min_ess  # noqa: E402

@@ -43,7 +43,7 @@ import arviz_stats  # noqa: E402
 import pymc as pm  # noqa: E402
 
 import pymc_fisher as pmf  # noqa: E402
-from pymc_fisher.samplers.step import RMHMC  # noqa: E402
+from pymc_fisher.samplers.drivers.step import RMHMC  # noqa: E402
 from tests.samplers import models  # noqa: E402
 
 # name -> (model builder, key quantity or None for the min over all, symmetric key?). Every

@@ -50,10 +50,10 @@ from pymc_fisher.sampler_plots import (
     plot_divergences,
     plot_integration_time,
 )
-from pymc_fisher.samplers.kernel import KernelFallbackWarning
-from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
-from pymc_fisher.samplers.sample import ChainFailedError, RMHMCSampler
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.core.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
+from pymc_fisher.samplers.drivers.sample import ChainFailedError, RMHMCSampler
+from pymc_fisher.samplers.drivers.step import RMHMC
 from pymc_fisher.sampling import NutpieFallbackWarning, sample
 from pymc_fisher.summary import summary
 

@@ -44,7 +44,7 @@ from pymc_fisher.reparam.nuts import (
     stored_names,
 )
 from pymc_fisher.reparam.transform import Whiten, reparametrize
-from pymc_fisher.samplers.sample import RMHMCSampler
+from pymc_fisher.samplers.drivers.sample import RMHMCSampler
 from pymc_fisher.validation import check_continuous, check_option
 
 __all__ = ["NutpieFallbackWarning", "sample"]
@@ -102,7 +102,10 @@ def sample(
     **options
         For ``"nuts"``: ``noncenter``, ``whiten`` (:func:`~pymc_fisher.reparametrize`) and
         ``nuts`` (a dict of nutpie's sampling options). For ``"rmhmc"``:
-        :class:`~pymc_fisher.RMHMC`'s options (``metric``, ``path_length``, ...).
+        :class:`~pymc_fisher.RMHMC`'s options (``metric``, ``path_length``, ...), ``jitter``
+        (default ``True``: each chain starts at its initial point jittered as ``pm.sample``'s
+        NUTS does; ``False``: the points ``pm.sample(step=pmf.RMHMC())`` starts from) and
+        ``mp_ctx`` (as ``pm.sample``'s, for the chains that run in processes).
 
     Returns
     -------
@@ -155,9 +158,11 @@ def sample(
         wrong = sorted(set(options) & NUTS_OPTIONS)
         if wrong:
             raise ValueError(f"Options {wrong} apply to method='nuts', not 'rmhmc'.")
+        runs = {k: options.pop(k) for k in ("jitter", "mp_ctx") if k in options}
         idata = RMHMCSampler(**options).sample_from_init(
-            model=model, tune=TUNE_RMHMC if tune is None else tune, initvals=initvals, **run
-        )
+            model=model, tune=TUNE_RMHMC if tune is None else tune, initvals=initvals, **run,
+            **runs,
+        )  # fmt: skip
         idata.attrs["method"] = "rmhmc"
     elif method == "nutpie":
         if options:

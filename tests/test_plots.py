@@ -24,7 +24,7 @@ from pymc_fisher.sampler_plots import (
     plot_divergences,
     plot_integration_time,
 )
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.drivers.step import RMHMC
 
 
 @pytest.fixture(autouse=True)

@@ -153,7 +153,7 @@ def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> Samp
             "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
         )
     """
-    from pymc_fisher.samplers.sample import RMHMCSampler
+    from pymc_fisher.samplers.drivers.sample import RMHMCSampler
 
     with _quiet_pymc():
         tree = RMHMCSampler(**options).sample_from_init(
@@ -186,7 +186,7 @@ def sample_fisher(model: pm.Model, settings: RunSettings) -> SamplerRun:
 
 def sample_rmhmc_step(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
     """RMHMC as PyMC's step method, ``pm.sample(step=pmf.RMHMC(**options))``."""
-    from pymc_fisher.samplers.step import RMHMC
+    from pymc_fisher.samplers.drivers.step import RMHMC
 
     return _sample_with_step(model, settings, functools.partial(RMHMC, **options))
 

@@ -67,7 +67,7 @@ def test_a_degenerate_parameter_bound_is_a_typed_error_and_a_divergence_not_a_cr
     from pytensor.tensor.random.basic import UniformRV
 
     from pymc_fisher.fisher import registry
-    from pymc_fisher.samplers.compiled import compile_model
+    from pymc_fisher.samplers.drivers.model import compile_model
 
     monkeypatch.delitem(registry._REGISTRY, UniformRV)
     model, point = _degenerate_uniform()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
-from pymc_fisher.samplers.metrics import Metric, direct_metric
+from pymc_fisher.samplers.core.types import PositionPoint, RiemannianSystem
+from pymc_fisher.samplers.metric.operations import Metric, direct_metric
 
 
 def make_system(logp_grad, matrix, contract, metric: Metric | None = None) -> RiemannianSystem:

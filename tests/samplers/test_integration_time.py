@@ -10,7 +10,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import pytest
 
-from pymc_fisher.samplers.integration_time import (
+from pymc_fisher.samplers.adaptation.integration_time import (
     INTEGRATION_TIME_FACTOR,
     integration_time,
     integration_time_init,
@@ -18,7 +18,7 @@ from pymc_fisher.samplers.integration_time import (
     slowness_ratio,
     warmup_schedule,
 )
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.drivers.step import RMHMC
 from tests.samplers import models
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pymc_fisher.samplers.integrator import (
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.reference.integrator import (
     _newton_momentum,
     generalized_leapfrog,
     hamiltonian_gradient,
     integrator_state,
 )
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.solvers import solve_fixed_point
-from pymc_fisher.samplers.trajectory import integrate, subdivided_leapfrog
+from pymc_fisher.samplers.reference.solvers import solve_fixed_point
+from pymc_fisher.samplers.reference.trajectory import integrate, subdivided_leapfrog
 from tests.samplers.systems import rank_one_system, sinh_exact, sinh_system
 
 TIGHT = SolverOptions(tol=1e-13, max_iterations=100)
@@ -151,3 +151,45 @@ def test_reverse_check_makes_every_accepted_step_an_involution():
     assert checked["broken"] == 0
     assert checked["accepted"] > 0.4 * unchecked["accepted"]
     assert checked["reversal"] > unchecked["reversal"]
+
+
+def test_reverse_check_rejects_a_reverse_that_lands_elsewhere(monkeypatch):
+    # a reverse step that converges to another root: the check compares where it lands
+    from pymc_fisher.samplers.reference import trajectory
+
+    system = sinh_system()
+    start = integrator_state(system, system.evaluate(np.array([0.3, -0.2])), np.array([1.0, 0.5]))
+    real = trajectory._substeps
+
+    def elsewhere(system, state, step_size, k, options):
+        new, report = real(system, state, step_size, k, options)
+        if step_size < 0:  # the reverse: land 1e-3 off, as at a spurious root
+            moved = new.position._replace(theta=new.position.theta + 1e-3)
+            new = new._replace(position=moved)
+        return new, report
+
+    options = SolverOptions(tol=1e-10, max_iterations=50, reverse_check=True)
+    _new, report = subdivided_leapfrog(system, start, 0.1, options)
+    assert report.divergence == "none"  # the true reverse lands at the start
+    monkeypatch.setattr(trajectory, "_substeps", elsewhere)
+    same, report = subdivided_leapfrog(system, start, 0.1, options)
+    assert report.divergence == "reversal"
+    assert same is start
+
+
+def test_compiled_landing_check_is_the_reference_s():
+    from pymc_fisher.samplers.compiled.integrator import _returns_to
+    from pymc_fisher.samplers.reference.trajectory import returns_to
+
+    system = sinh_system()
+    start = integrator_state(system, system.evaluate(np.array([0.3, -0.2])), np.array([1.0, 0.5]))
+    for shift in (0.0, 1e-9, 5e-8, 1e-6, 1e-2):
+        for which in ("theta", "momentum"):
+            if which == "theta":
+                moved = start._replace(position=start.position._replace(
+                    theta=start.position.theta + shift))  # fmt: skip
+            else:
+                moved = start._replace(momentum=start.momentum - shift)
+            expected = returns_to(moved, start, 1e-9)
+            assert _returns_to(moved, start, 1e-9) == expected
+            assert expected == (shift <= 1e-7 * (1 + 1.0))

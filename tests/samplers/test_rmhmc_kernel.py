@@ -10,11 +10,13 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from pymc_fisher.samplers.compiled import compile_model, reference_system
-from pymc_fisher.samplers.kernel import compiled_kernel, make_kernel, reference_kernel
-from pymc_fisher.samplers.metrics import direct_metric, draw_momentum, softabs_metric
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.trajectory import fixed_transition
+from pymc_fisher.samplers.compiled.kernel import compiled_kernel
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.drivers.model import compile_model, reference_system
+from pymc_fisher.samplers.drivers.select import make_kernel
+from pymc_fisher.samplers.metric.operations import direct_metric, draw_momentum, softabs_metric
+from pymc_fisher.samplers.reference.kernel import reference_kernel
+from pymc_fisher.samplers.transitions.fixed import fixed_transition
 from tests.models import python_op_model
 from tests.samplers.models import correlated_gaussian, eight_schools_centered, funnel
 
@@ -172,8 +174,8 @@ def test_kernel_reads_shared_inputs_of_a_compound_step():
 def test_functions_the_kernel_cannot_call_run_on_the_reference():
     # an op without a Numba implementation: PyTensor runs it in object mode, with a body of
     # another signature; the step falls back to the NumPy integrator and still samples
-    from pymc_fisher.samplers.kernel import KernelFallbackWarning
-    from pymc_fisher.samplers.step import RMHMC
+    from pymc_fisher.samplers.core.kernel import KernelFallbackWarning
+    from pymc_fisher.samplers.drivers.step import RMHMC
 
     model = python_op_model()
     with model, pytest.warns(KernelFallbackWarning, match="PythonOnlyLogCosh"):
@@ -213,17 +215,29 @@ def test_newton_fallback_of_a_singular_jacobian_is_a_solver_divergence():
     assert kinds - {"none"}
 
 
-def test_the_disk_cache_is_stamped_with_the_kernel_sources():
-    # numba keys a cached function on its own file only; the kernel's cache carries a digest of
-    # every module it runs, so an edit of any of them recompiles everything
-    import hashlib
-    import sys
-    from pathlib import Path
+def test_an_edit_of_a_module_the_kernel_calls_flushes_its_disk_cache(tmp_path, monkeypatch):
+    # numba keys a cached function on its own file only: an edit of a module it calls must flush
+    # it. Two throwaway modules stand in for the kernel's, so the real cache stays warm.
+    import importlib
 
-    from pymc_fisher.samplers import numba_binding
+    from pymc_fisher.samplers.compiled.cache import refresh_disk_cache
 
-    digest = hashlib.sha256()
-    for name in numba_binding.KERNEL_MODULES:
-        digest.update(Path(sys.modules[name].__file__).read_bytes())
-    stamp = Path(numba_binding.entry._cache._cache_path) / "pymc_fisher_kernel.sha256"
-    assert stamp.read_text() == digest.hexdigest()
+    (tmp_path / "jitted_here.py").write_text(
+        "import numba as nb\n\n@nb.njit(cache=True)\ndef f(x):\n    return x + 1\n"
+    )
+    (tmp_path / "called_there.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("jitted_here")
+    modules = ("jitted_here", "called_there")
+    index = module.f._cache._cache_file
+
+    module.f(1.0)
+    assert index._load_index(), "numba cached nothing: the test cannot see a flush"
+    refresh_disk_cache(module.f, modules)  # no stamp yet: flush, then stamp
+    assert not index._load_index()
+    module.f(1)  # a new signature is cached again
+    refresh_disk_cache(module.f, modules)  # same sources: kept
+    assert index._load_index()
+    (tmp_path / "called_there.py").write_text("VALUE = 2\n")
+    refresh_disk_cache(module.f, modules)  # the called module changed: flushed
+    assert not index._load_index()

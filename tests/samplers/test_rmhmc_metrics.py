@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pymc_fisher.linalg import softabs_divided_differences, softabs_values
-from pymc_fisher.samplers.metrics import (
+from pymc_fisher.samplers.metric.operations import (
     condition_number,
     contraction_weights,
     direct_metric,

@@ -6,12 +6,12 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from pymc_fisher.samplers.integrator import generalized_leapfrog, integrator_state
-from pymc_fisher.samplers.kernel import reference_kernel
-from pymc_fisher.samplers.metrics import draw_momentum
-from pymc_fisher.samplers.nuts import build_trajectory, no_u_turn, nuts_transition
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.drivers.step import RMHMC
+from pymc_fisher.samplers.metric.operations import draw_momentum
+from pymc_fisher.samplers.reference.integrator import generalized_leapfrog, integrator_state
+from pymc_fisher.samplers.reference.kernel import reference_kernel
+from pymc_fisher.samplers.transitions.nuts import build_trajectory, no_u_turn, nuts_transition
 from tests.samplers import models
 from tests.samplers.systems import make_system, rank_one_system, sinh_system
 

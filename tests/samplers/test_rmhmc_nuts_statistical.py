@@ -21,7 +21,7 @@ import pytest
 from pymc.blocking import DictToArrayBijection
 from scipy.stats import chi2
 
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.drivers.step import RMHMC
 from tests.samplers import models
 from tests.samplers.test_rmhmc_statistical import _check, _gaussian_checks, _sample
 

@@ -16,8 +16,8 @@ import pytest
 from scipy.stats import norm
 
 import pymc_fisher as pmf
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.drivers.step import RMHMC
 from tests.samplers import models
 
 pytestmark = pytest.mark.slow

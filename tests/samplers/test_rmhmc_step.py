@@ -14,8 +14,8 @@ from pymc_fisher.errors import (
     NonFiniteLogDensityError,
     NotPositiveDefiniteError,
 )
-from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
+from pymc_fisher.samplers.drivers.step import RMHMC
 from tests.samplers.models import funnel, iid_gaussian
 
 RIEMANNIAN_STATS = {

@@ -12,11 +12,12 @@ import pymc as pm
 import pytest
 
 import pymc_fisher as pmf
-from pymc_fisher.samplers import sample as sample_module
-from pymc_fisher.samplers.chain import chain_arrays, run_chain
-from pymc_fisher.samplers.kernel import KernelFallbackWarning
-from pymc_fisher.samplers.options import AdaptationOptions
-from pymc_fisher.samplers.step import RMHMC
+from pymc_fisher.samplers.core.chain import FLOAT_STATS, chain_arrays
+from pymc_fisher.samplers.core.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.core.options import AdaptationOptions
+from pymc_fisher.samplers.drivers import runner
+from pymc_fisher.samplers.drivers.step import RMHMC
+from pymc_fisher.samplers.transitions.iteration import run_chain
 from tests.models import python_op_model
 from tests.samplers.models import eight_schools_centered, funnel
 
@@ -44,8 +45,9 @@ def test_chains_equal_pm_sample_with_the_same_random_numbers():
         "adaptation": AdaptationOptions(adapt_step_size=False),
     }  # fmt: skip
     ours = pmf.sample(
-        60, tune=20, chains=2, cores=1, model=model, random_seed=7, **RMHMC_RUN, **options
-    )
+        60, tune=20, chains=2, cores=1, model=model, random_seed=7, jitter=False, **RMHMC_RUN,
+        **options,
+    )  # fmt: skip
     with model:
         theirs = pm.sample(
             60, tune=20, chains=2, cores=1, random_seed=7, step=RMHMC(**options), **RUN
@@ -59,7 +61,7 @@ def test_chains_equal_pm_sample_with_the_same_random_numbers():
 def test_adapted_chains_equal_pm_sample():
     # with the defaults too: the same adaptation code (register_jitable) in both loops
     model = funnel(4)
-    ours = pmf.sample(50, tune=150, chains=1, model=model, random_seed=3, **RMHMC_RUN)
+    ours = pmf.sample(50, tune=150, chains=1, model=model, random_seed=3, jitter=False, **RMHMC_RUN)
     with model:
         theirs = pm.sample(50, tune=150, chains=1, random_seed=3, step=RMHMC(), **RUN)
     np.testing.assert_allclose(ours.posterior["v"], theirs.posterior["v"], atol=1e-8)
@@ -92,15 +94,24 @@ def test_compiled_chain_loop_equals_the_python_loop():
     np.testing.assert_array_equal(outs[0].ints, outs[1].ints)
 
 
-def test_reference_kernel_chain_runs():
+def test_reference_kernel_chain_runs_and_stops_when_told():
     model = funnel(3)
     with model:
         step = RMHMC(compiled=False)
     assert step.kernel.name == "reference"
-    arrays = chain_arrays(40, step._compiled.size)
     start = step.chain_start(step.evaluate_start(step._start_theta, "the start"))
+    settings = step.chain_settings(20, 20)
+    arrays, progress = chain_arrays(40, step._compiled.size), np.zeros(3)
     done, state = step.kernel.chain(
-        start, step.chain_settings(20, 20), np.random.default_rng(0), arrays, np.zeros(3),
+        start, settings, np.random.default_rng(0), arrays, progress, np.zeros(1, np.int64)
+    )
+    assert done == 40 == progress[0] == state.iteration
+    assert np.isfinite(arrays.theta).all()
+    assert len(np.unique(arrays.theta[:, 0])) > 10  # it moves
+    step_sizes = arrays.floats[:20, FLOAT_STATS.index("step_size")]
+    assert np.ptp(step_sizes) > 0  # and adapts its step size in warm-up
+    done, state = step.kernel.chain(
+        start, settings, np.random.default_rng(0), chain_arrays(40, 3), np.zeros(3),
         np.ones(1, np.int64),
     )  # fmt: skip
     assert done == 0  # stop was set before the first iteration
@@ -142,7 +153,7 @@ def test_interrupt_returns_what_was_drawn(monkeypatch):
             raise KeyboardInterrupt
         time.sleep(0.05)
 
-    monkeypatch.setattr(sample_module, "_wait", interrupt)
+    monkeypatch.setattr(runner, "_wait", interrupt)
     model = eight_schools_centered()
     idata = pmf.sample(20000, tune=0, chains=2, cores=2, model=model, random_seed=2, **RMHMC_RUN)
     n = idata.posterior.sizes["draw"]
@@ -159,7 +170,9 @@ def test_a_failing_chain_is_reported_and_the_others_kept(caplog):
             20, tune=20, chains=3, cores=1, model=model, random_seed=4,
             initvals=[None, bad, None], **RMHMC_RUN,
         )  # fmt: skip
-    assert idata.posterior.sizes["chain"] == 2
+    assert idata.posterior["chain"].values.tolist() == [0, 2]  # not renumbered
+    assert idata.sample_stats["chain"].values.tolist() == [0, 2]
+    assert "chain 1" in idata.attrs["failed_chains"]
     assert any("chain 1" in r.getMessage() for r in caplog.records)
     with pytest.raises(pmf.ChainFailedError, match="chain 0"):
         pmf.sample(10, tune=10, chains=1, model=model, initvals=bad, **RMHMC_RUN)
@@ -171,3 +184,82 @@ def test_functions_the_kernel_cannot_call_run_in_processes():
         idata = pmf.sample(20, tune=20, chains=2, cores=2, model=model, random_seed=1, **RMHMC_RUN)
     assert idata.posterior["x"].shape == (2, 20, 2)
     assert np.isfinite(idata.posterior["x"].values).all()
+
+
+def test_a_chain_that_raises_mid_run_keeps_its_draws(monkeypatch):
+    # one worker thread (cores=1) runs the chains in order: chain 1 raises at once, chain 2
+    # after 10 draws; chain 2's draws are kept beside chain 0's, whose number is unchanged
+    real = runner._phases
+    calls = []
+
+    def phases(chain, state, settings, rng, arrays, progress, stop):
+        calls.append(None)
+        if len(calls) == 2:
+            raise RuntimeError("boom at the start")
+        if len(calls) == 3:
+            real(chain, state, settings._replace(draws=10), rng, arrays, progress, stop)
+            raise RuntimeError("boom after 10 draws")
+        return real(chain, state, settings, rng, arrays, progress, stop)
+
+    monkeypatch.setattr(runner, "_phases", phases)
+    idata = pmf.sample(30, tune=20, chains=3, cores=1, model=funnel(3), random_seed=5, **RMHMC_RUN)
+    assert idata.posterior["chain"].values.tolist() == [0, 2]
+    assert idata.posterior.sizes["draw"] == 10  # 2 chains x 30 iterations beat 1 x 50
+    assert np.isfinite(idata.posterior["v"].values).all()
+    assert "boom at the start" in idata.attrs["failed_chains"]
+    assert "boom after 10 draws" in idata.attrs["failed_chains"]
+
+
+def test_chains_start_jittered_unless_told_not_to(monkeypatch):
+    starts = []
+    real = RMHMC.chain_start
+
+    def chain_start(self, position):
+        starts.append(position.theta.copy())
+        return real(self, position)
+
+    monkeypatch.setattr(RMHMC, "chain_start", chain_start)
+    model = eight_schools_centered()
+    kwargs = {"chains": 3, "cores": 1, "model": model, "random_seed": 8, **RMHMC_RUN}
+    pmf.sample(5, tune=0, **kwargs)
+    jittered, starts[:] = list(starts), []
+    pmf.sample(5, tune=0, jitter=False, **kwargs)
+    plain = list(starts)
+    theta0 = np.concatenate([np.ravel(v) for v in model.initial_point().values()])
+    for a in plain:
+        np.testing.assert_array_equal(np.sort(a), np.sort(theta0))
+    for i in range(3):
+        # pm.sample's U(-1, 1) on every value (theta's default is mu's: jittered twice)
+        assert np.abs(jittered[i] - plain[i]).min() > 0
+        for j in range(i):
+            assert not np.allclose(jittered[i], jittered[j])
+
+
+def test_options_that_do_not_apply_to_a_whole_model_run_are_refused():
+    model = funnel(3)
+    with pytest.raises(ValueError, match=r"\['vars'\].*pm.sample\(step=pmf.RMHMC"):
+        pmf.sample(10, model=model, vars=[model["v"]], **RMHMC_RUN)
+    with pytest.raises(ValueError, match="check_start"):
+        pmf.sample(10, model=model, check_start=False, **RMHMC_RUN)
+    with pytest.raises(ValueError, match="no_such_option"):
+        pmf.sample(10, model=model, no_such_option=1, **RMHMC_RUN)
+
+
+def test_every_event_is_a_statistic():
+    model = funnel(3)
+    capped = pmf.sample(
+        20, tune=0, chains=1, model=model, random_seed=3, max_steps=2, step_size=0.05,
+        path_length=1.0, **RMHMC_RUN,
+    )  # fmt: skip
+    stats = capped.sample_stats
+    assert stats["reached_max_steps"].dtype == bool
+    assert stats["reached_max_steps"].all()  # T/ε = 20 steps wanted, 2 allowed
+    assert (stats["n_steps"] == 2).all()
+    free = pmf.sample(
+        20, tune=0, chains=1, model=model, random_seed=3, step_size=0.05, path_length=1.0,
+        **RMHMC_RUN,
+    )  # fmt: skip
+    assert not free.sample_stats["reached_max_steps"].any()
+    assert free.sample_stats["reversal"].dtype == bool
+    # a reversal is a rejection, not a divergence
+    assert not (free.sample_stats["reversal"] & free.sample_stats["diverging"]).any()

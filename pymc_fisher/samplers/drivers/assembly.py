@@ -20,16 +20,16 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 from pymc.stats.convergence import log_warnings, run_convergence_checks
 from pymc.util import drop_warning_stat
 
-from pymc_fisher.samplers.chain import _KIND_CODES, FLOAT_STATS, INT_STATS, ChainArrays
+from pymc_fisher.samplers.core.chain import FLOAT_STATS, INT_STATS, KIND_CODES, ChainArrays
+from pymc_fisher.samplers.core.types import DIVERGENCE_KINDS
 
 __all__ = ["RECORDED_KINDS", "STATS_DTYPES", "to_datatree"]
 
 _log = logging.getLogger("pymc")
 
-#: ``divergence_kind`` by the code a chain records (:data:`.chain._KIND_CODES`); a reversal is a
-#: rejection that keeps detailed balance, not a divergence
-_BY_CODE = sorted(_KIND_CODES, key=_KIND_CODES.__getitem__)
-RECORDED_KINDS = np.array([kind if kind != "reversal" else "none" for kind in _BY_CODE])
+#: ``divergence_kind`` by the code a chain records (:data:`~.core.chain.KIND_CODES`); a reversal
+#: is a rejection that keeps detailed balance, not a divergence (``sample_stats.reversal``)
+RECORDED_KINDS = np.array([kind if kind != "reversal" else "none" for kind in DIVERGENCE_KINDS])
 
 #: ``sample_stats`` of ``pmf.sample``: the step method's, without its per-draw wall time
 #: (a compiled chain has no clock) and its warning objects (dropped by default by pm.sample).
@@ -43,6 +43,8 @@ STATS_DTYPES: dict[str, Any] = {
     "n_steps": np.int64,
     "tree_depth": np.int64,
     "reached_max_treedepth": bool,
+    "reversal": bool,
+    "reached_max_steps": bool,
     "acceptance_rate": np.float64,
     "lp": np.float64,
     "fixed_point_iterations": np.int64,
@@ -57,9 +59,12 @@ STATS_DTYPES: dict[str, Any] = {
 def _stats(arrays: ChainArrays, n: int) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {k: arrays.floats[:n, i] for i, k in enumerate(FLOAT_STATS)}
     ints = {k: arrays.ints[:n, i] for i, k in enumerate(INT_STATS)}
-    out["divergence_kind"] = RECORDED_KINDS[ints.pop("divergence_kind")]
+    codes = ints.pop("divergence_kind")
+    out["divergence_kind"] = RECORDED_KINDS[codes]
     out["diverging"] = out["divergence_kind"] != "none"
+    out["reversal"] = codes == KIND_CODES["reversal"]
     out["reached_max_treedepth"] = ints.pop("reached_max_treedepth").astype(bool)
+    out["reached_max_steps"] = ints.pop("reached_max_steps").astype(bool)
     out.update(ints)
     return out
 
@@ -104,6 +109,7 @@ def to_datatree(
     idata_kwargs: dict | None,
     sampling_time: float,
     quiet: bool,
+    chain_ids: Sequence[int] | None = None,
 ) -> Any:
     """The chains' first ``done`` iterations (``tune`` of them tuning) as ``pm.sample``'s result.
 
@@ -127,6 +133,9 @@ def to_datatree(
         Wall time of the sampling, recorded in the result's attributes.
     quiet
         No log messages.
+    chain_ids
+        The chains' numbers (the ``chain`` coordinate; default ``0, 1, ...``): a chain left out
+        does not renumber the others.
     """
     trace_vars = None
     if var_names is not None:
@@ -154,8 +163,18 @@ def to_datatree(
     idata = pm.to_inference_data(mtrace, **kwargs)
     idata.attrs["sampling_time"] = sampling_time
     idata.attrs["tuning_steps"] = n_tune
+    if chain_ids is not None:
+        idata = _renumber(idata, list(chain_ids))
     if compute_convergence_checks:
         warns = run_convergence_checks(idata, model)
         if not quiet:
             log_warnings(warns)
     return drop_warning_stat(idata)
+
+
+def _renumber(idata: Any, chain_ids: list[int]) -> Any:
+    """The ``chain`` coordinate of every group set to ``chain_ids``."""
+    for node in idata.subtree:
+        if "chain" in node.dataset.dims:
+            node.dataset = node.dataset.assign_coords(chain=chain_ids)
+    return idata

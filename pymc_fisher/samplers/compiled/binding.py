@@ -9,18 +9,14 @@ function of fixed type that rebuilds the shared inputs from their data addresses
 Numba link and re-optimise the model's code into every caller (measured: seconds per caller per
 model); an address costs one indirect call.
 
-This leans on private details of Numba (the first-class-function struct that
-:func:`_as_function` fills, a compile result's symbol names) and of PyTensor (``vm.jit_fn`` and
-its input cells); ``pyproject.toml`` pins the tested versions, :func:`function_pointer` checks
-the body's signature, and :mod:`.kernel` self-tests a bound model against the reference before
-using it.
+This leans on private details of Numba (the first-class-function struct that :func:`_as_function`
+fills, a compile result's symbol names) and of PyTensor (``vm.jit_fn`` and its input cells);
+``pyproject.toml`` pins the tested versions, :func:`function_pointer` checks the body's signature,
+and :mod:`.drivers.select` self-tests a bound model against the reference before using it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import sys
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba as nb
@@ -28,20 +24,20 @@ import numpy as np
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from pymc_fisher.samplers.chain import ChainSettings, ChainState
-from pymc_fisher.samplers.integrator import IntegratorState, PositionPoint
-from pymc_fisher.samplers.metrics import MetricFactor
-from pymc_fisher.samplers.numba_chain import run_chain
-from pymc_fisher.samplers.numba_integrator import (
+from pymc_fisher.samplers.compiled.cache import refresh_disk_cache
+from pymc_fisher.samplers.compiled.chain import run_chain
+from pymc_fisher.samplers.compiled.integrator import (
     ModelFunctions,
     evaluate,
     leapfrog,
     start_state,
     transition,
 )
-from pymc_fisher.samplers.options import SolverOptions
+from pymc_fisher.samplers.core.chain import ChainSettings, ChainState
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.core.types import IntegratorState, MetricFactor, PositionPoint
 
-__all__ = ["KERNEL_MODULES", "Bound", "NoKernelError", "function_pointer"]
+__all__ = ["Bound", "NoKernelError", "function_pointer"]
 
 _jit = nb.njit(cache=True, nogil=True)
 
@@ -429,48 +425,4 @@ def _check(value: Any, like: Any, where: str) -> None:
             raise TypeError(f"kernel operand {where}.metric: expected MetricFactor")
 
 
-# -- the disk cache ---------------------------------------------------------------------------
-
-#: Every module whose code the compiled kernel runs (the jitted functions and the
-#: ``register_jitable`` ones they call, and the named tuples they make).
-KERNEL_MODULES = (
-    "pymc_fisher.linalg",
-    "pymc_fisher.samplers.adaptation",
-    "pymc_fisher.samplers.chain",
-    "pymc_fisher.samplers.integration_time",
-    "pymc_fisher.samplers.integrator",
-    "pymc_fisher.samplers.metrics",
-    "pymc_fisher.samplers.numba_binding",
-    "pymc_fisher.samplers.numba_chain",
-    "pymc_fisher.samplers.numba_integrator",
-    "pymc_fisher.samplers.numba_metrics",
-    "pymc_fisher.samplers.options",
-)
-
-
-def _refresh_disk_cache() -> None:
-    """Drop the kernel's cached machine code when any source it was compiled from changed.
-
-    Numba keys a cached function on its own file alone: after an edit of a module it calls
-    (``numba_chain.py``, say), the entry point would load stale code. So the cache carries a
-    digest of every kernel module, and a different digest flushes every cached function.
-    """
-    digest = hashlib.sha256()
-    for name in KERNEL_MODULES:
-        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
-    cached: Any = entry
-    stamp = Path(cached._cache._cache_path) / "pymc_fisher_kernel.sha256"
-    try:
-        if stamp.exists() and stamp.read_text() == digest.hexdigest():
-            return
-        for name in KERNEL_MODULES:
-            for value in vars(sys.modules[name]).values():
-                cache = getattr(value, "_cache", None)
-                if isinstance(value, nb.core.registry.CPUDispatcher) and cache is not None:
-                    cache.flush()
-        stamp.write_text(digest.hexdigest())
-    except OSError:  # a read-only cache directory: Numba then caches nothing here either
-        return
-
-
-_refresh_disk_cache()
+refresh_disk_cache(entry)

@@ -3,7 +3,7 @@
 :func:`chain_step` is one iteration — the step size in force, its jitter, a transition, the
 dual-averaging update and the integration-time window — and is what the ``pm.sample`` step
 method runs per draw. :func:`run_chain` runs a whole chain of them into preallocated
-:class:`ChainArrays`; the compiled kernel has a twin of it (:mod:`.numba_chain`) that runs
+:class:`ChainArrays`; the compiled kernel has a twin of it (:mod:`.compiled.chain`) that runs
 without the GIL, and the tests hold the two to each other draw by draw.
 
 Numeric core: NumPy only.
@@ -11,163 +11,33 @@ Numeric core: NumPy only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import numpy as np
 
-from pymc_fisher.samplers.adaptation import (
-    DualAveragingState,
-    current_step_size,
-    dual_averaging_init,
-    dual_averaging_update,
-    jittered_steps,
-)
-from pymc_fisher.samplers.integration_time import (
+from pymc_fisher.samplers.adaptation.integration_time import (
     IntegrationTimeState,
     integration_time,
     integration_time_init,
     integration_time_update,
 )
-from pymc_fisher.samplers.integrator import PositionPoint
-from pymc_fisher.samplers.metrics import condition_number
-from pymc_fisher.samplers.nuts import NutsInfo, nuts_transition
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.trajectory import TransitionInfo, fixed_transition
-
-if TYPE_CHECKING:
-    from pymc_fisher.samplers.kernel import Kernel
+from pymc_fisher.samplers.adaptation.step_size import (
+    current_step_size,
+    dual_averaging_init,
+    dual_averaging_update,
+    jittered_steps,
+)
+from pymc_fisher.samplers.core.chain import KIND_CODES, ChainArrays, ChainSettings, ChainState, Draw
+from pymc_fisher.samplers.core.kernel import Kernel
+from pymc_fisher.samplers.core.types import NutsInfo, PositionPoint, TransitionInfo
+from pymc_fisher.samplers.metric.operations import condition_number
+from pymc_fisher.samplers.transitions.fixed import fixed_transition
+from pymc_fisher.samplers.transitions.nuts import nuts_transition
 
 __all__ = [
-    "FLOAT_STATS",
-    "INT_STATS",
-    "ChainArrays",
-    "ChainSettings",
-    "ChainState",
-    "Draw",
-    "chain_arrays",
     "chain_init",
     "chain_step",
     "record",
     "run_chain",
 ]
-
-#: Columns of :attr:`ChainArrays.floats` and :attr:`ChainArrays.ints` (``sample_stats`` names).
-FLOAT_STATS = (
-    "energy", "energy_error", "step_size", "step_size_bar", "acceptance_rate", "lp",
-    "fixed_point_residual", "metric_logdet", "metric_condition_number", "path_length",
-)  # fmt: skip
-INT_STATS = (
-    "divergence_kind", "n_steps", "fixed_point_iterations", "gradient_evaluations",
-    "tree_depth", "reached_max_treedepth",
-)  # fmt: skip
-
-
-class ChainSettings(NamedTuple):
-    """What one chain runs with (fixed for the chain).
-
-    Attributes
-    ----------
-    tune, draws
-        Tuning iterations, then sampling iterations.
-    target_accept
-        Dual averaging's target acceptance rate.
-    adapt_step_size, adapt_path_length
-        Whether warm-up tunes the step size, and the integration time.
-    step_size_jitter, integration_time_jitter
-        Relative jitter of the step size, and of the integration time.
-    max_steps
-        Upper bound on leapfrog steps per transition.
-    window_starts, window_ends
-        The integration-time estimation windows (:func:`~.integration_time.warmup_schedule`).
-    integration_time_factor
-        ``c`` of ``T = c √max_k r_k``.
-    nuts, max_treedepth
-        The Riemannian No-U-Turn trajectory instead of the fixed one, and its depth limit.
-    solver
-        The implicit solves and the divergence threshold.
-    """
-
-    tune: int
-    draws: int
-    target_accept: float
-    adapt_step_size: bool
-    adapt_path_length: bool
-    step_size_jitter: float
-    integration_time_jitter: float
-    max_steps: int
-    window_starts: np.ndarray
-    window_ends: np.ndarray
-    integration_time_factor: float
-    nuts: bool
-    max_treedepth: int
-    solver: SolverOptions
-
-
-class ChainState(NamedTuple):
-    """Where a chain is: its position and its adaptation.
-
-    Attributes
-    ----------
-    position
-        The current position (evaluated).
-    step_size
-        Dual-averaging state.
-    integration_time
-        Integration-time window and the integration time ``T`` in force.
-    iteration
-        Iterations done (tuning included).
-    """
-
-    position: PositionPoint
-    step_size: DualAveragingState
-    integration_time: IntegrationTimeState
-    iteration: int
-
-
-class Draw(NamedTuple):
-    """What one iteration reports beside the new position.
-
-    Attributes
-    ----------
-    info
-        The transition's statistics (:class:`~.trajectory.TransitionInfo` or
-        :class:`~.nuts.NutsInfo`).
-    step_size, step_size_bar
-        The (jittered) step size used and dual averaging's ``ε̄``.
-    path_length
-        The integration time in force after this iteration.
-    condition_number
-        Condition number of the metric at the returned position.
-    """
-
-    info: TransitionInfo | NutsInfo
-    step_size: float
-    step_size_bar: float
-    path_length: float
-    condition_number: float
-
-
-class ChainArrays(NamedTuple):
-    """A chain's preallocated records, one row per iteration (tuning first).
-
-    Attributes
-    ----------
-    theta
-        ``(tune + draws, d)`` positions.
-    floats, ints
-        Statistics, columns as :data:`FLOAT_STATS` and :data:`INT_STATS`.
-    """
-
-    theta: np.ndarray
-    floats: np.ndarray
-    ints: np.ndarray
-
-
-def chain_arrays(n: int, d: int) -> ChainArrays:
-    """Empty records for ``n`` iterations of a ``d``-dimensional chain."""
-    return ChainArrays(
-        np.zeros((n, d)), np.zeros((n, len(FLOAT_STATS))), np.zeros((n, len(INT_STATS)), np.int64)
-    )
 
 
 def chain_init(position: PositionPoint, step_size: float, path_length: float) -> ChainState:
@@ -205,6 +75,7 @@ def chain_step(
     tuning = i < settings.tune
     eps, bar = current_step_size(state.step_size, tuning and settings.adapt_step_size)
     info: TransitionInfo | NutsInfo
+    capped = False
     if settings.nuts:
         used = eps
         position, info = nuts_transition(
@@ -212,7 +83,7 @@ def chain_step(
         )
         cond = condition_number(position.metric)
     else:
-        used, n_steps = jittered_steps(
+        used, n_steps, capped = jittered_steps(
             eps,
             state.integration_time.path_length,
             settings.step_size_jitter,
@@ -230,7 +101,7 @@ def chain_step(
     if tuning and settings.adapt_path_length:
         time = _window_update(time, settings, i, position)
     new = ChainState(position, da, time, i + 1)
-    return new, Draw(info, used, bar, time.path_length, cond)
+    return new, Draw(info, used, bar, time.path_length, cond, capped)
 
 
 def record(out: ChainArrays, i: int, position: PositionPoint, draw: Draw) -> None:
@@ -246,12 +117,9 @@ def record(out: ChainArrays, i: int, position: PositionPoint, draw: Draw) -> Non
         draw.path_length,
     )  # fmt: skip
     out.ints[i] = (
-        _KIND_CODES[info.divergence], info.n_steps, info.fixed_point_iterations,
-        info.gradient_evaluations, tree_depth, int(reached),
+        KIND_CODES[info.divergence], info.n_steps, info.fixed_point_iterations,
+        info.gradient_evaluations, tree_depth, int(reached), int(draw.reached_max_steps),
     )  # fmt: skip
-
-
-_KIND_CODES = {"none": 0, "energy": 1, "solver": 2, "metric": 3, "reversal": 4}
 
 
 def run_chain(
@@ -277,7 +145,7 @@ def run_chain(
         state, draw = chain_step(kernel, state, settings, rng)
         record(out, i, state.position, draw)
         progress[0] = i + 1
-        if i >= settings.tune and draw.info.divergence != "none":
+        if i >= settings.tune and draw.info.divergence not in ("none", "reversal"):
             progress[1] += 1
         progress[2] = draw.step_size
     return n, state

@@ -10,13 +10,24 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-__all__ = ["MAX_ENERGY_ERROR", "MAX_HALVINGS", "AdaptationOptions", "SolverOptions"]
+__all__ = [
+    "LANDING_TOLERANCE",
+    "MAX_ENERGY_ERROR",
+    "MAX_HALVINGS",
+    "AdaptationOptions",
+    "SolverOptions",
+]
 
 #: Energy error beyond which a trajectory diverges (PyMC's ``Emax``).
 MAX_ENERGY_ERROR = 1000.0
 
 #: A leapfrog step whose implicit solve fails is retried as 2, 4, ..., 2^MAX_HALVINGS substeps.
 MAX_HALVINGS = 3
+
+#: How far the reverse of a step may land from its start (``reverse_check``), in units of the
+#: solves' tolerance: an inexact solve misses its root by about ``tol`` relative, while a
+#: spurious root lies O(1) away.
+LANDING_TOLERANCE = 100.0
 
 
 class SolverOptions(NamedTuple):
@@ -33,7 +44,7 @@ class SolverOptions(NamedTuple):
         1e-9, 4.1 at 1e-6, 2.9 at 1e-4, the same ESS; ``benchmarks/bench_divergences.py``).
     max_iterations
         A solve not converged after this many evaluations has failed: the step is retried as
-        substeps (:func:`~.trajectory.subdivided_leapfrog`), and if those fail too the
+        substeps (:func:`~.reference.trajectory.subdivided_leapfrog`), and if those fail too the
         transition diverges (kind ``"solver"``).
     anderson_memory
         Anderson-acceleration memory (0 = plain fixed-point iteration).
@@ -43,14 +54,14 @@ class SolverOptions(NamedTuple):
     max_energy_error
         Energy error beyond which a trajectory diverges (kind ``"energy"``), as PyMC's ``Emax``.
     reverse_check
-        Verify every step by its reverse (:func:`~.trajectory.subdivided_leapfrog`): the step
-        back from the end point must succeed with the same number of substeps, else the
-        transition is rejected. A solve capped at ``max_iterations`` may converge one way and
-        fail the other; without the check such a step is not reversible, and the chain is exact
-        only where that is rare (it is with the defaults: see ``test_rmhmc_statistical``). With
-        it the chain is exact under any solver failure, at about twice the gradients; the
-        momentum solve then starts from ``p + ε/2 ∇log p(θ)``, a function of the state alone,
-        instead of the previous half step's ``∇_θH``.
+        Verify every step by its reverse (:func:`~.reference.trajectory.subdivided_leapfrog`): the
+        step back from the end point must succeed with the same number of substeps, else the
+        transition is rejected. A solve capped at ``max_iterations`` may converge one way and fail
+        the other; without the check such a step is not reversible, and the chain is exact only
+        where that is rare (it is with the defaults: see ``test_rmhmc_statistical``). With it the
+        chain is exact under any solver failure, at about twice the gradients; the momentum solve
+        then starts from ``p + ε/2 ∇log p(θ)``, a function of the state alone, instead of the
+        previous half step's ``∇_θH``.
 
     Examples
     --------
@@ -79,13 +90,13 @@ class AdaptationOptions(NamedTuple):
     init_buffer, term_buffer, base_window
         Stan's warm-up windows: the integration time (``path_length="auto"``) is re-estimated at
         the end of each doubling window of ``base_window, 2·base_window, ...`` draws between an
-        initial and a terminal buffer (:func:`~.integration_time.warmup_schedule`).
+        initial and a terminal buffer (:func:`~.adaptation.integration_time.warmup_schedule`).
     integration_time_factor
-        ``c`` of the automatic integration time ``T = c √max_k r_k`` (π/2: the slowest
-        coordinate's quarter period; see :data:`~.integration_time.INTEGRATION_TIME_FACTOR`).
+        ``c`` of the automatic integration time ``T = c √max_k r_k`` (π/2: the slowest coordinate's
+        quarter period; see :data:`~.adaptation.integration_time.INTEGRATION_TIME_FACTOR`).
     integration_time_jitter
         Relative jitter of the integration time, ``T · U(1 - j, 1 + j)``, each transition
-        (:func:`~.adaptation.jittered_steps`).
+        (:func:`~.adaptation.step_size.jittered_steps`).
 
     Examples
     --------

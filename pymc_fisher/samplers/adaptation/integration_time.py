@@ -21,7 +21,7 @@ the running mean of ``diag G⁻¹`` at the chain's draws, from the factor each t
 has), and shrunk towards 1 for short windows as Stan shrinks its mass-matrix estimates.
 
 Numeric core: NumPy only; the functions a chain calls in warm-up are ``register_jitable``, so
-the compiled chain loop (:mod:`.numba_chain`) runs this very code.
+the compiled chain loop (:mod:`.compiled.chain`) runs this very code.
 """
 
 from __future__ import annotations

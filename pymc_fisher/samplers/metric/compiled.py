@@ -1,9 +1,9 @@
-"""Numba twins of :mod:`.metrics` for the kernel: factor ``A(θ)``, weights, pull-back, energy.
+"""Numba twins of :mod:`.metric.operations`: factor ``A(θ)``, weights, pull-back, energy.
 
 Same formulas as the NumPy reference (see there for the mathematics), and the same
-:class:`~.metrics.MetricFactor` (empty arrays where a metric has nothing); a factorisation
+:class:`~.core.types.MetricFactor` (empty arrays where a metric has nothing); a factorisation
 returns ``(ok, factor)`` with ``ok = False`` instead of raising where the reference returns
-``None``. The SoftAbs map is :mod:`pymc_fisher.linalg`'s own functions, compiled here.
+``None``. The SoftAbs map is :mod:`pymc_fisher.softabs`'s own functions, compiled here.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from pymc_fisher.linalg import softabs_divided_differences, softabs_values
-from pymc_fisher.samplers.metrics import MetricFactor
+from pymc_fisher.samplers.core.types import MetricFactor
+from pymc_fisher.softabs import softabs_divided_differences, softabs_values
 
 __all__ = [
     "SMALL",

@@ -21,61 +21,16 @@ Numeric core: NumPy only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from pymc_fisher.samplers.integrator import DivergenceKind, IntegratorState, PositionPoint
-from pymc_fisher.samplers.metrics import draw_momentum, velocity
-from pymc_fisher.samplers.options import SolverOptions
+from pymc_fisher.samplers.core.kernel import Kernel
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.core.types import DivergenceKind, IntegratorState, NutsInfo, PositionPoint
+from pymc_fisher.samplers.metric.operations import draw_momentum, velocity
 
-if TYPE_CHECKING:
-    from pymc_fisher.samplers.kernel import Kernel
-
-__all__ = ["NutsInfo", "build_trajectory", "no_u_turn", "nuts_transition"]
-
-
-class NutsInfo(NamedTuple):
-    """Statistics of one No-U-Turn transition (PyMC's NUTS names plus the Riemannian ones).
-
-    Attributes
-    ----------
-    accepted
-        Whether the returned state differs from the initial one.
-    acceptance_rate
-        Mean over the tree's states of ``min(1, exp(H₀ - H))`` (Stan's ``accept_stat``; a
-        state whose step diverged in the solver or metric counts 0).
-    energy_error
-        ``H - H₀`` of the returned state.
-    energy
-        ``H`` of the returned state.
-    divergence
-        Kind of the divergence that stopped the tree (``"none"`` when none).
-    n_steps
-        Generalized-leapfrog steps taken (tree nodes, including a discarded last subtree).
-    fixed_point_iterations
-        Evaluations of the implicit solves over the tree.
-    fixed_point_residual
-        Largest final solver residual over the tree.
-    gradient_evaluations
-        Compiled-function calls (position evaluations and reverse passes).
-    tree_depth
-        Number of doublings of the accepted trajectory.
-    reached_max_treedepth
-        Whether the tree stopped at ``max_treedepth`` rather than by a U-turn or divergence.
-    """
-
-    accepted: bool
-    acceptance_rate: float
-    energy_error: float
-    energy: float
-    divergence: DivergenceKind
-    n_steps: int
-    fixed_point_iterations: int
-    fixed_point_residual: float
-    gradient_evaluations: int
-    tree_depth: int
-    reached_max_treedepth: bool
+__all__ = ["build_trajectory", "no_u_turn", "nuts_transition"]
 
 
 class _Edge(NamedTuple):
@@ -367,10 +322,10 @@ def nuts_transition(
 
     Examples
     --------
-    >>> from pymc_fisher.samplers.integrator import RiemannianSystem
-    >>> from pymc_fisher.samplers.kernel import reference_kernel
-    >>> from pymc_fisher.samplers.metrics import direct_metric
-    >>> from pymc_fisher.samplers.options import SolverOptions
+    >>> from pymc_fisher.samplers.core.types import RiemannianSystem
+    >>> from pymc_fisher.samplers.reference.kernel import reference_kernel
+    >>> from pymc_fisher.samplers.metric.operations import direct_metric
+    >>> from pymc_fisher.samplers.core.options import SolverOptions
     >>> metric = direct_metric()
     >>> def evaluate(q):
     ...     return PositionPoint(q, float(-0.5 * q @ q), -q, metric.factor(np.eye(q.size)))

@@ -28,8 +28,8 @@ from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import compile_function
 from pymc_fisher.fisher.model_graph import substitute, theta_replacements
-from pymc_fisher.samplers.integrator import PositionPoint, RiemannianSystem
-from pymc_fisher.samplers.metrics import Metric
+from pymc_fisher.samplers.core.types import PositionPoint, RiemannianSystem
+from pymc_fisher.samplers.metric.operations import Metric
 
 __all__ = [
     "CompiledModel",

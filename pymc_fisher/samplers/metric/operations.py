@@ -14,7 +14,7 @@ The metric-derivative term of the Hamiltonian is ``∂/∂θ_i [½ log det G + �
 ``sum(A(θ) * W)`` gives the whole term; no third-order tensor is ever formed.
 
 A :class:`MetricFactor` holds arrays only (empty ones where a metric has nothing to say), so
-the Numba kernel (:mod:`.numba_metrics`) makes and reads the very same type.
+the Numba kernel (:mod:`.metric.compiled`) makes and reads the very same type.
 
 Numeric core: NumPy only.
 """
@@ -26,13 +26,11 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from pymc_fisher.linalg import softabs_divided_differences, softabs_values
+from pymc_fisher.samplers.core.types import MetricFactor
+from pymc_fisher.softabs import softabs_divided_differences, softabs_values
 
 __all__ = [
-    "EMPTY_MATRIX",
-    "EMPTY_VECTOR",
     "Metric",
-    "MetricFactor",
     "condition_number",
     "contraction_weights",
     "direct_metric",
@@ -42,42 +40,6 @@ __all__ = [
     "softabs_metric",
     "velocity",
 ]
-
-#: What a factor holds where a metric has no such array (Numba needs a typed placeholder).
-EMPTY_VECTOR = np.empty(0)
-EMPTY_MATRIX = np.empty((0, 0))
-
-
-class MetricFactor(NamedTuple):
-    """``G(θ)`` factored once, reused for solves, log-determinant and draws.
-
-    Attributes
-    ----------
-    inverse
-        ``G⁻¹``.
-    sqrt
-        ``S`` with ``S Sᵀ = G`` (Cholesky factor, or ``Q diag(√g)`` for SoftAbs).
-    logdet
-        ``log det G``.
-    eigenvalues
-        Eigenvalues ``g`` of ``G`` where they come free (SoftAbs; the diagonal of a diagonal
-        metric), else empty.
-    basis
-        SoftAbs eigenvectors ``Q`` of ``H`` (empty for direct metrics).
-    hessian_eigenvalues
-        SoftAbs eigenvalues ``λ`` of ``H`` (empty for direct metrics).
-    divided_differences
-        SoftAbs divided differences ``D`` of ``λ ↦ λ coth(αλ)``
-        (:func:`~pymc_fisher.linalg.softabs_divided_differences`; empty for direct metrics).
-    """
-
-    inverse: np.ndarray
-    sqrt: np.ndarray
-    logdet: float
-    eigenvalues: np.ndarray = EMPTY_VECTOR
-    basis: np.ndarray = EMPTY_MATRIX
-    hessian_eigenvalues: np.ndarray = EMPTY_VECTOR
-    divided_differences: np.ndarray = EMPTY_MATRIX
 
 
 class Metric(NamedTuple):

@@ -1,12 +1,12 @@
 """A whole RMHMC chain compiled with Numba: the twin of :func:`.chain.run_chain`.
 
 Warm-up adaptation (dual averaging, the integration-time windows; the very functions of
-:mod:`.adaptation` and :mod:`.integration_time`, which are ``register_jitable``), transitions
-and the recording into preallocated arrays run in one compiled loop that holds no GIL, so
-``pmf.sample`` runs chains in threads with no Python per draw. The random numbers come from the
-chain's ``numpy.random.Generator``, drawn in the order :func:`.chain.chain_step` draws them, so
-the two loops give the same chain. Fixed trajectories only (``trajectory="nuts"`` runs the
-reference loop).
+:mod:`.adaptation.step_size` and :mod:`.adaptation.integration_time`, which are
+``register_jitable``), transitions and the recording into preallocated arrays run in one compiled
+loop that holds no GIL, so ``pmf.sample`` runs chains in threads with no Python per draw. The random
+numbers come from the chain's ``numpy.random.Generator``, drawn in the order
+:func:`.chain.chain_step` draws them, so the two loops give the same chain. Fixed trajectories only
+(``trajectory="nuts"`` runs the reference loop).
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from pymc_fisher.samplers.adaptation import (
+from pymc_fisher.samplers.adaptation.integration_time import (
+    integration_time,
+    integration_time_update,
+)
+from pymc_fisher.samplers.adaptation.step_size import (
     current_step_size,
     dual_averaging_update,
     jittered_steps,
 )
-from pymc_fisher.samplers.chain import ChainState
-from pymc_fisher.samplers.integration_time import integration_time, integration_time_update
-from pymc_fisher.samplers.numba_integrator import NONE, transition
+from pymc_fisher.samplers.compiled.integrator import NONE, REVERSAL, transition
+from pymc_fisher.samplers.core.chain import ChainState
 
 __all__ = ["run_chain"]
 
@@ -58,7 +61,7 @@ def run_chain(model, state, settings, rng, theta_out, floats, ints, progress, st
         tuning = i < settings.tune
         eps, bar = current_step_size(state.step_size, tuning and settings.adapt_step_size)
         time = state.integration_time
-        used, n_steps = jittered_steps(
+        used, n_steps, capped = jittered_steps(
             eps, time.path_length, settings.step_size_jitter,
             settings.integration_time_jitter, settings.max_steps, rng,
         )  # fmt: skip
@@ -90,8 +93,9 @@ def run_chain(model, state, settings, rng, theta_out, floats, ints, progress, st
         ints[i, 3] = evals
         ints[i, 4] = 0
         ints[i, 5] = 0
+        ints[i, 6] = capped
         progress[0] = i + 1
-        if not tuning and code != NONE:
+        if not tuning and code != NONE and code != REVERSAL:
             progress[1] += 1
         progress[2] = used
     return n, state

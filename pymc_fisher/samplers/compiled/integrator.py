@@ -1,19 +1,19 @@
 """The generalized leapfrog and the fixed trajectory compiled with Numba: the compiled kernel.
 
-:mod:`.integrator`, :mod:`.trajectory`, :mod:`.solvers` and :mod:`.metrics` are the reference:
-NumPy, readable, and able to run any :class:`~.integrator.RiemannianSystem` (the tests'
-closed-form systems included). This module is the same algorithm, step for step — same initial
-guesses, same Anderson update, same Newton fallback, same subdivided steps and reversibility
-check, same divergence kinds and counters — compiled with Numba, on the same types:
-:class:`~.integrator.PositionPoint`, :class:`~.integrator.IntegratorState`,
-:class:`~.metrics.MetricFactor` and :class:`~.options.SolverOptions` are named tuples that
-Numba makes and reads as they are. The tests hold the two to each other transition by
-transition.
+:mod:`.reference.integrator`, :mod:`.reference.trajectory`, :mod:`.reference.solvers` and
+:mod:`.metric.operations` are the reference: NumPy, readable, and able to run any
+:class:`~.core.types.RiemannianSystem` (the tests' closed-form systems included). This module is the
+same algorithm, step for step — same initial guesses, same Anderson update, same Newton fallback,
+same subdivided steps and reversibility check, same divergence kinds and counters — compiled with
+Numba, on the same types: :class:`~.core.types.PositionPoint`,
+:class:`~.core.types.IntegratorState`, :class:`~.core.types.MetricFactor` and
+:class:`~.core.options.SolverOptions` are named tuples that Numba makes and reads as they are. The
+tests hold the two to each other transition by transition.
 
 The model reaches the kernel as a :class:`ModelFunctions` tuple: two first-class functions of
-fixed types (:mod:`.numba_binding` makes them from the model's compiled PyTensor functions) and
+fixed types (:mod:`.compiled.binding` makes them from the model's compiled PyTensor functions) and
 the addresses and shapes of their shared inputs. Divergence kinds are small integers here
-(:data:`KINDS` names them as the reference does).
+(their index in :data:`~..core.types.DIVERGENCE_KINDS`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 import numba as nb
 import numpy as np
 
-from pymc_fisher.samplers.integrator import IntegratorState, PositionPoint
-from pymc_fisher.samplers.numba_metrics import (
+from pymc_fisher.samplers.core.options import LANDING_TOLERANCE, MAX_HALVINGS
+from pymc_fisher.samplers.core.types import DIVERGENCE_KINDS, IntegratorState, PositionPoint
+from pymc_fisher.samplers.metric.compiled import (
     condition,
     direct_factor,
     kinetic,
@@ -33,11 +34,9 @@ from pymc_fisher.samplers.numba_metrics import (
     softabs_factor,
     weights,
 )
-from pymc_fisher.samplers.options import MAX_HALVINGS
 
 __all__ = [
     "DIRECT",
-    "KINDS",
     "SOFTABS",
     "ModelFunctions",
     "evaluate",
@@ -49,8 +48,9 @@ __all__ = [
 
 DIRECT, SOFTABS = 0, 1
 # divergence codes, indexed like the reference's DivergenceKind strings
-NONE, ENERGY, SOLVER, METRIC, REVERSAL = 0, 1, 2, 3, 4
-KINDS = ("none", "energy", "solver", "metric", "reversal")
+NONE, ENERGY, SOLVER, METRIC, REVERSAL = (
+    DIVERGENCE_KINDS.index(kind) for kind in ("none", "energy", "solver", "metric", "reversal")
+)
 
 _jit = nb.njit(cache=True, nogil=True)
 
@@ -292,6 +292,17 @@ def _substeps(model, state, eps, k, options):
 
 
 @_jit
+def _returns_to(back, start, tol):
+    """Whether a reverse step landed at the start (reference: ``trajectory.returns_to``)."""
+    bound = LANDING_TOLERANCE * tol
+    gap = np.max(np.abs(back.position.theta - start.position.theta))
+    if not gap <= bound * (1.0 + np.max(np.abs(start.position.theta))):
+        return False
+    gap = np.max(np.abs(back.momentum - start.momentum))
+    return gap <= bound * (1.0 + np.max(np.abs(start.momentum)))
+
+
+@_jit
 def subdivided_leapfrog(model, state, eps, options):
     """A step that halves on a failed solve, reversibly (reference: ``subdivided_leapfrog``)."""
     new, code, it_p, it_q, residual, evals = _substeps(model, state, eps, 1, options)
@@ -309,10 +320,10 @@ def subdivided_leapfrog(model, state, eps, options):
         if back not in (SOLVER, ENERGY):
             return state, REVERSAL, it_p, it_q, residual, evals
         k_back *= 2
-    if options.reverse_check:  # the reverse with k substeps must succeed too
-        _, back, a, b, res, n = _substeps(model, new, -eps, k, options)
+    if options.reverse_check:  # the reverse with k substeps must succeed, and land at the start
+        returned, back, a, b, res, n = _substeps(model, new, -eps, k, options)
         it_p, it_q, residual, evals = it_p + a, it_q + b, max(residual, res), evals + n
-        if back != NONE:
+        if back != NONE or not _returns_to(returned, state, options.tol):
             return state, REVERSAL, it_p, it_q, residual, evals
     return new, NONE, it_p, it_q, residual, evals
 
@@ -347,7 +358,8 @@ def transition(model, pos, z, log_u, eps, n_steps, options):
     uniform draw of the Metropolis test. Returns ``(position, code, accepted, acceptance rate,
     energy error, energy, steps, fixed-point iterations, max residual, evaluations, condition
     number of the returned position's metric)``; a reversibility rejection returns code
-    ``NONE`` with acceptance rate 0.
+    ``REVERSAL`` (a rejection that keeps detailed balance, not a divergence) with acceptance
+    rate 0.
     """
     p0 = mv(pos.metric.sqrt, z)
     start = start_state(model, pos, p0)
@@ -356,7 +368,6 @@ def transition(model, pos, z, log_u, eps, n_steps, options):
     evals += 1  # the reverse pass of the start
     if code != NONE:
         error = end.energy - h0 if code == ENERGY else np.inf
-        code = NONE if code == REVERSAL else code  # a rejection that keeps detailed balance
         cond = condition(pos.metric)
         return pos, code, False, 0.0, error, h0, steps, iterations, residual, evals, cond
     error = end.energy - h0

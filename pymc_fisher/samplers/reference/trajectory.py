@@ -1,79 +1,33 @@
 """Fixed-length Riemannian HMC transition: integrate, check divergences, accept or reject.
 
-The reference implementation (NumPy) on a :class:`~.integrator.RiemannianSystem`;
-:func:`fixed_transition` draws the random numbers and runs any kernel's transition (the
-reference's :func:`transition`, or the Numba kernel's twin).
+The reference implementation (NumPy) on a :class:`~..core.types.RiemannianSystem`, given the
+transition's random numbers (:func:`~..transitions.fixed.fixed_transition` draws them).
 
 Numeric core: NumPy only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import numpy as np
 
-from pymc_fisher.samplers.integrator import (
+from pymc_fisher.samplers.core.options import LANDING_TOLERANCE, MAX_HALVINGS, SolverOptions
+from pymc_fisher.samplers.core.types import (
     DivergenceKind,
     IntegratorState,
     LeapfrogReport,
     PositionPoint,
     RiemannianSystem,
-    generalized_leapfrog,
-    integrator_state,
+    TransitionInfo,
 )
-from pymc_fisher.samplers.metrics import condition_number
-from pymc_fisher.samplers.options import MAX_HALVINGS, SolverOptions
-
-if TYPE_CHECKING:
-    from pymc_fisher.samplers.kernel import Kernel
+from pymc_fisher.samplers.metric.operations import condition_number
+from pymc_fisher.samplers.reference.integrator import generalized_leapfrog, integrator_state
 
 __all__ = [
-    "TransitionInfo",
-    "fixed_transition",
     "integrate",
+    "returns_to",
     "subdivided_leapfrog",
     "transition",
 ]
-
-
-class TransitionInfo(NamedTuple):
-    """Statistics of one transition.
-
-    Attributes
-    ----------
-    accepted
-        Whether the proposal was accepted.
-    acceptance_rate
-        ``min(1, exp(H₀ - H₁))``; 0 for a divergent trajectory.
-    energy_error
-        ``H₁ - H₀`` of the proposal (``inf`` when divergent before the end).
-    energy
-        ``H`` of the returned state.
-    divergence
-        Kind of divergence (``"none"`` when none).
-    n_steps
-        Leapfrog steps taken (fewer than asked when the trajectory diverged).
-    fixed_point_iterations
-        Total evaluations of both implicit solves over the trajectory.
-    fixed_point_residual
-        Largest final solver residual over the trajectory.
-    gradient_evaluations
-        Compiled-function calls (position evaluations + metric-derivative reverse passes).
-    condition_number
-        Spectral condition number of the metric at the returned position.
-    """
-
-    accepted: bool
-    acceptance_rate: float
-    energy_error: float
-    energy: float
-    divergence: DivergenceKind
-    n_steps: int
-    fixed_point_iterations: int
-    fixed_point_residual: float
-    gradient_evaluations: int
-    condition_number: float
 
 
 def _substeps(
@@ -126,16 +80,18 @@ def subdivided_leapfrog(
 
     That the reverse with ``k`` substeps succeeds is assumed: it holds where the solves converge
     with a margin, but a solve capped at ``max_iterations`` can converge forward and not
-    backward. ``options.reverse_check`` checks it too, for every step (``k = 1`` included), as
-    the reverse projection check of constrained HMC does (Zappa, Holmes-Cerfon & Goodman 2018;
-    Lelièvre, Rousset & Stoltz 2019): the step is then an involution wherever it is accepted,
+    backward, or converge to another root. ``options.reverse_check`` checks both for every step
+    (``k = 1`` included): the reverse must succeed and land where the step began, within
+    :data:`~.core.options.LANDING_TOLERANCE` times the solves' tolerance, as the reverse
+    projection check of constrained HMC does (Zappa, Holmes-Cerfon & Goodman 2018; Lelièvre,
+    Rousset & Stoltz 2019): the step is then an involution wherever it is accepted,
     under any pattern of solver failures.
 
     Returns
     -------
     IntegratorState, LeapfrogReport
-        As :func:`~.integrator.generalized_leapfrog`, with the iterations and evaluations of every
-        attempt (the failed ones and the reversibility check included).
+        As :func:`~.reference.integrator.generalized_leapfrog`, with the iterations and evaluations
+        of every attempt (the failed ones and the reversibility check included).
     """
     new, report = _substeps(system, state, step_size, 1, options)
     k = 1
@@ -153,12 +109,34 @@ def subdivided_leapfrog(
         if not _retry(back.divergence):
             return state, spent._replace(divergence="reversal")
         k_back *= 2
-    if options.reverse_check:  # the reverse with k substeps must succeed too
-        _, back = _substeps(system, new, -step_size, k, options)
+    if options.reverse_check:  # the reverse with k substeps must succeed, and land at the start
+        returned, back = _substeps(system, new, -step_size, k, options)
         spent = _add(spent, back)
-        if back.divergence != "none":
+        if back.divergence != "none" or not returns_to(returned, state, options.tol):
             return state, spent._replace(divergence="reversal")
     return new, spent._replace(divergence="none")
+
+
+def returns_to(back: IntegratorState, start: IntegratorState, tol: float) -> bool:
+    """Whether the reverse of a step ended where the step began (position and momentum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pymc_fisher.samplers.core.types import MetricFactor, PositionPoint
+    >>> metric = MetricFactor(np.eye(2), np.eye(2), 0.0)
+    >>> point = PositionPoint(np.zeros(2), 0.0, np.zeros(2), metric)
+    >>> start = IntegratorState(point, np.ones(2), 1.0, np.zeros(2))
+    >>> returns_to(start, start, 1e-8)
+    True
+    >>> returns_to(start._replace(momentum=np.array([1.0, -1.0])), start, 1e-8)
+    False
+    """
+    bound = LANDING_TOLERANCE * tol
+    for a, b in ((back.position.theta, start.position.theta), (back.momentum, start.momentum)):
+        if not np.max(np.abs(a - b)) <= bound * (1.0 + np.max(np.abs(b))):
+            return False
+    return True
 
 
 def _add(a: LeapfrogReport, b: LeapfrogReport) -> LeapfrogReport:
@@ -249,7 +227,6 @@ def transition(
     evals += 1  # the reverse pass of integrator_state
     if kind != "none":
         error = float(end.energy - start.energy) if kind == "energy" else np.inf
-        kind = "none" if kind == "reversal" else kind  # a rejection that keeps detailed balance
         info = TransitionInfo(
             False, 0.0, error, start.energy, kind, steps, iterations, residual, evals,
             condition_number(point.metric),
@@ -264,21 +241,3 @@ def transition(
         condition_number(chosen.position.metric),
     )  # fmt: skip
     return chosen.position, info
-
-
-def fixed_transition(
-    kernel: Kernel,
-    point: PositionPoint,
-    step_size: float,
-    n_steps: int,
-    rng: np.random.Generator,
-    options: SolverOptions,
-) -> tuple[PositionPoint, TransitionInfo]:
-    """Draw the momentum and the Metropolis uniform, then run ``kernel``'s transition.
-
-    Both draws come first, so every kernel consumes the generator alike: the reference and the
-    compiled kernel give the same chain from the same generator.
-    """
-    z = rng.standard_normal(point.theta.size)
-    log_u = float(np.log(rng.uniform()))
-    return kernel.transition(point, z, log_u, float(step_size), int(n_steps), options)

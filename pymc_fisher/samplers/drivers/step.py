@@ -1,7 +1,7 @@
 """``RMHMC``: the Riemannian-manifold HMC step method for ``pm.sample``.
 
 A thin shell over the numeric core: it compiles the model once, keeps the per-chain adaptation
-state, and turns a :class:`~pymc_fisher.samplers.trajectory.TransitionInfo` into PyMC/ArviZ
+state, and turns a :class:`~.trajectory.TransitionInfo` into PyMC/ArviZ
 sampler statistics.
 """
 
@@ -30,14 +30,18 @@ from pymc_fisher.errors import (
     NonFiniteLogDensityError,
     NotPositiveDefiniteError,
 )
-from pymc_fisher.samplers.chain import ChainSettings, ChainState, chain_init, chain_step
-from pymc_fisher.samplers.compiled import compile_model
-from pymc_fisher.samplers.integration_time import INITIAL_INTEGRATION_TIME, warmup_schedule
-from pymc_fisher.samplers.integrator import PositionPoint
-from pymc_fisher.samplers.kernel import Kernel, make_kernel
-from pymc_fisher.samplers.metrics import direct_metric, softabs_metric
-from pymc_fisher.samplers.nuts import NutsInfo
-from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
+from pymc_fisher.samplers.adaptation.integration_time import (
+    INITIAL_INTEGRATION_TIME,
+    warmup_schedule,
+)
+from pymc_fisher.samplers.core.chain import ChainSettings, ChainState
+from pymc_fisher.samplers.core.kernel import Kernel
+from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
+from pymc_fisher.samplers.core.types import NutsInfo, PositionPoint
+from pymc_fisher.samplers.drivers.model import compile_model
+from pymc_fisher.samplers.drivers.select import make_kernel
+from pymc_fisher.samplers.metric.operations import direct_metric, softabs_metric
+from pymc_fisher.samplers.transitions.iteration import chain_init, chain_step
 from pymc_fisher.validation import CONTINUOUS_DTYPES, check_continuous, discrete_variables
 
 __all__ = ["RMHMC"]
@@ -111,7 +115,7 @@ class RMHMC(ArrayStepShared):
     path_length
         Integration time; the number of steps is ``ceil(path_length / ε)``. ``"auto"``
         (default) learns it in warm-up from the slowness ratio of the metric (see
-        :mod:`.integration_time`): ``T = (π/2) √max_k r_k`` with
+        :mod:`.adaptation.integration_time`): ``T = (π/2) √max_k r_k`` with
         ``r_k = Var(θ_k) / E[(G⁻¹)_kk]``, estimated in Stan's doubling windows; a number fixes
         it.
     target_accept
@@ -136,10 +140,10 @@ class RMHMC(ArrayStepShared):
         lets the metric follow the neck's vanishing curvature into step sizes the implicit
         solves cannot take.
     solver
-        The implicit solves (:class:`~.options.SolverOptions`: tolerance, iterations, Anderson
+        The implicit solves (:class:`~.core.options.SolverOptions`: tolerance, iterations, Anderson
         memory, Newton fallback, divergence threshold).
     adaptation
-        The warm-up (:class:`~.options.AdaptationOptions`: whether to tune the step size, its
+        The warm-up (:class:`~.core.options.AdaptationOptions`: whether to tune the step size, its
         jitter, the windows).
     compiled
         ``True`` (default): run the Numba kernel when the model's functions allow it (else the
@@ -163,17 +167,19 @@ class RMHMC(ArrayStepShared):
     -----
     ``sample_stats`` hold PyMC/ArviZ's ``energy``, ``energy_error``, ``diverging``,
     ``step_size``, ``step_size_bar``, ``n_steps``, ``acceptance_rate``, ``lp``, ``tree_depth`` and
-    ``reached_max_treedepth`` (0 and ``False`` for the fixed trajectory), and the
-    Riemannian ``divergence_kind`` (``"none"``, ``"energy"``, ``"solver"``, ``"metric"``),
-    ``fixed_point_iterations`` (evaluations of both implicit solves in the transition),
-    ``fixed_point_residual``, ``gradient_evaluations``, ``metric_logdet``,
-    ``metric_condition_number`` (at the returned draw) and ``path_length`` (the integration
-    time in force).
+    ``reached_max_treedepth`` (0 and ``False`` for the fixed trajectory), and the Riemannian
+    ``divergence_kind`` (``"none"``, ``"energy"``, ``"solver"``, ``"metric"``), ``reversal`` (a step
+    whose reverse failed or landed elsewhere: a rejection that keeps detailed balance, not a
+    divergence), ``reached_max_steps`` (``max_steps`` cut the fixed trajectory short of the
+    integration time), ``fixed_point_iterations`` (evaluations of both implicit solves in the
+    transition), ``fixed_point_residual``, ``gradient_evaluations``, ``metric_logdet``,
+    ``metric_condition_number`` (at the returned draw) and ``path_length`` (the integration time in
+    force).
 
     Examples
     --------
     >>> import pymc as pm
-    >>> import pymc_fisher.samplers.step as s
+    >>> import pymc_fisher.samplers.drivers.step as s
     >>> with pm.Model():
     ...     x = pm.Normal("x", 0, 1, shape=2)
     ...     step = s.RMHMC(metric="softabs")
@@ -195,6 +201,8 @@ class RMHMC(ArrayStepShared):
         "n_steps": (np.int64, []),
         "tree_depth": (np.int64, []),
         "reached_max_treedepth": (bool, []),
+        "reversal": (bool, []),
+        "reached_max_steps": (bool, []),
         "acceptance_rate": (np.float64, []),
         "lp": (np.float64, []),
         "fixed_point_iterations": (np.int64, []),
@@ -396,16 +404,19 @@ class RMHMC(ArrayStepShared):
             (info.tree_depth, info.reached_max_treedepth) if isinstance(info, NutsInfo)
             else (0, False)
         )  # fmt: skip
+        reversal = info.divergence == "reversal"
         stats = {
             "energy": info.energy,
             "energy_error": info.energy_error,
-            "diverging": info.divergence != "none",
-            "divergence_kind": info.divergence,
+            "diverging": info.divergence != "none" and not reversal,
+            "divergence_kind": "none" if reversal else info.divergence,
             "step_size": draw.step_size,
             "step_size_bar": draw.step_size_bar,
             "n_steps": info.n_steps,
             "tree_depth": tree_depth,
             "reached_max_treedepth": reached,
+            "reversal": reversal,
+            "reached_max_steps": draw.reached_max_steps,
             "acceptance_rate": info.acceptance_rate,
             "lp": position.logp,
             "fixed_point_iterations": info.fixed_point_iterations,
@@ -421,7 +432,7 @@ class RMHMC(ArrayStepShared):
 
     def _divergence_warning(self, kind: str) -> SamplerWarning | None:
         """PyMC's warning record for a divergence; advice the first time of each kind."""
-        if kind == "none":
+        if kind in ("none", "reversal"):
             return None
         first = not self.tune and kind not in self._kinds_warned
         if first:

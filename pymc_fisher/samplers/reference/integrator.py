@@ -11,116 +11,29 @@ Numeric core: NumPy only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal, NamedTuple
-
 import numpy as np
 
-from pymc_fisher.samplers.metrics import (
-    MetricFactor,
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.core.types import (
+    DivergenceKind,
+    IntegratorState,
+    LeapfrogReport,
+    PositionPoint,
+    RiemannianSystem,
+)
+from pymc_fisher.samplers.metric.operations import (
     contraction_weights,
     kinetic_energy,
     pull_back,
     velocity,
 )
-from pymc_fisher.samplers.options import SolverOptions
-from pymc_fisher.samplers.solvers import FixedPointResult, solve_fixed_point
+from pymc_fisher.samplers.reference.solvers import FixedPointResult, solve_fixed_point
 
 __all__ = [
-    "DivergenceKind",
-    "IntegratorState",
-    "LeapfrogReport",
-    "PositionPoint",
-    "RiemannianSystem",
     "generalized_leapfrog",
     "hamiltonian_gradient",
     "integrator_state",
 ]
-
-# "reversal": a subdivided step whose reverse would subdivide differently (a rejection, see
-# trajectory.subdivided_leapfrog), never reported as a divergence
-DivergenceKind = Literal["none", "energy", "solver", "metric", "reversal"]
-
-
-class PositionPoint(NamedTuple):
-    """Everything the integrator needs at one position θ (one compiled-function call).
-
-    Attributes
-    ----------
-    theta, logp, grad_logp
-        The position, ``log p(θ)`` and its gradient.
-    metric
-        ``G(θ)`` factored.
-    """
-
-    theta: np.ndarray
-    logp: float
-    grad_logp: np.ndarray
-    metric: MetricFactor
-
-
-class RiemannianSystem(NamedTuple):
-    """The model and metric as seen by the reference integrator.
-
-    Attributes
-    ----------
-    evaluate
-        ``θ -> PositionPoint``, or a :data:`DivergenceKind` string (``"metric"`` when ``G(θ)``
-        is not positive definite, ``"energy"`` when ``log p(θ)`` is not finite).
-    contract
-        ``(θ, W) -> ∇_θ Σ_jk A_jk(θ) W_jk`` with ``W`` held fixed: one reverse pass.
-    """
-
-    evaluate: Callable[[np.ndarray], PositionPoint | str]
-    contract: Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-class IntegratorState(NamedTuple):
-    """A point in phase space with its energy.
-
-    Attributes
-    ----------
-    position
-        The position and what was evaluated there.
-    momentum
-        ``p``.
-    energy
-        ``H(θ, p)``.
-    dH_dtheta
-        ``∇_θ H`` at θ with the momentum of the last half step (reused as the initial guess of
-        the next implicit momentum solve, in either time direction).
-    """
-
-    position: PositionPoint
-    momentum: np.ndarray
-    energy: float
-    dH_dtheta: np.ndarray
-
-
-class LeapfrogReport(NamedTuple):
-    """What happened in one generalized-leapfrog step.
-
-    Attributes
-    ----------
-    divergence
-        ``"none"``, ``"solver"`` (an implicit solve did not converge), ``"metric"`` (``G`` not
-        positive definite at an iterate) or ``"energy"`` (non-finite log density, or an
-        iteration that overflowed; the subdivided step of the fixed trajectory retries both
-        ``"solver"`` and ``"energy"``).
-    momentum_iterations, position_iterations
-        Evaluations made by the implicit momentum and position solves.
-    residual
-        Largest final residual of the two solves.
-    gradient_evaluations
-        Compiled-function calls: position evaluations (log p, gradient, metric) plus
-        metric-derivative reverse passes.
-    """
-
-    divergence: DivergenceKind
-    momentum_iterations: int
-    position_iterations: int
-    residual: float
-    gradient_evaluations: int
 
 
 def hamiltonian_gradient(

@@ -1,7 +1,7 @@
 """Step-size adaptation by dual averaging, and the step-size jitter.
 
 Numeric core: NumPy only; the functions a chain calls are ``register_jitable``, so the compiled
-chain loop (:mod:`.numba_chain`) runs this very code.
+chain loop (:mod:`.compiled.chain`) runs this very code.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def jittered_steps(
     time_jitter: float,
     max_steps: int,
     rng: np.random.Generator,
-) -> tuple[float, int]:
+) -> tuple[float, int, bool]:
     """Jittered step size and a number of steps whose mean integration time is ``path_length``.
 
     Parameters
@@ -138,7 +138,7 @@ def jittered_steps(
     Returns
     -------
     tuple
-        ``(step size used, number of steps)``.
+        ``(step size used, number of steps, whether max_steps cut the trajectory)``.
 
     Notes
     -----
@@ -155,4 +155,4 @@ def jittered_steps(
     eps = step_size * (1.0 + jitter * (2.0 * rng.uniform() - 1.0))
     length = path_length * (1.0 + time_jitter * (2.0 * rng.uniform() - 1.0))
     n_steps = math.floor(length / eps + rng.uniform())
-    return eps, min(max_steps, max(1, n_steps))
+    return eps, min(max_steps, max(1, n_steps)), n_steps > max_steps

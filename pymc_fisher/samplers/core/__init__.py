@@ -1,0 +1,1 @@
+"""Shared types: positions, states, reports, chain records, the options and the ``Kernel``."""

@@ -1,0 +1,90 @@
+"""Which kernel runs a model: the compiled one where it agrees with the reference.
+
+:func:`make_kernel` builds the NumPy reference kernel and, unless told otherwise, the compiled
+one; it self-tests the compiled kernel against the reference on one leapfrog step and says why
+in a :class:`~..core.kernel.KernelFallbackWarning` when it falls back.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+
+from pymc_fisher.samplers.compiled.binding import NoKernelError
+from pymc_fisher.samplers.compiled.kernel import compiled_kernel
+from pymc_fisher.samplers.core.kernel import Kernel, KernelFallbackWarning
+from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.drivers.model import object_mode_ops, reference_system
+from pymc_fisher.samplers.metric.operations import Metric
+from pymc_fisher.samplers.reference.kernel import reference_kernel
+
+__all__ = ["make_kernel"]
+
+
+def _agrees(a: Kernel, b: Kernel, theta: np.ndarray, options: SolverOptions) -> str | None:
+    """``None`` when one leapfrog step from ``theta`` ends alike in both kernels, else why not."""
+    points = [k.evaluate(theta) for k in (a, b)]
+    if any(isinstance(p, str) for p in points):
+        kinds = ["ok" if not isinstance(p, str) else p for p in points]
+        return None if kinds[0] == kinds[1] else f"the start evaluates as {kinds[0]} vs {kinds[1]}"
+    p0 = points[1].metric.sqrt @ np.linspace(-1.0, 1.0, theta.size)  # type: ignore[union-attr]
+    starts = [k.start(p, p0) for k, p in zip((a, b), points, strict=True)]  # type: ignore[arg-type]
+    ends = [k.leapfrog(s, 1e-2, options) for k, s in zip((a, b), starts, strict=True)]
+    (sa, ra), (sb, rb) = ends
+    if ra.divergence != rb.divergence:
+        return f"a test step ends {ra.divergence!r} vs {rb.divergence!r}"
+    scale = 1.0 + float(np.abs(sb.position.theta).max()) + float(np.abs(sb.momentum).max())
+    gap = max(
+        float(np.abs(sa.position.theta - sb.position.theta).max()),
+        float(np.abs(sa.momentum - sb.momentum).max()),
+    )
+    return None if gap <= 1e-8 * scale else f"a test step differs by {gap:.3g}"
+
+
+def make_kernel(
+    compiled: Any, metric: Metric, theta: np.ndarray, *, prefer: Literal["compiled", "reference"]
+) -> Kernel:
+    """The compiled kernel where it runs the model as the reference does, else the reference.
+
+    A fallback says why in a :class:`KernelFallbackWarning`: the model's functions have no Numba
+    body the kernel can call (the ops Numba runs in object mode are named), or one leapfrog step
+    of the two kernels from ``theta`` disagrees.
+
+    Parameters
+    ----------
+    compiled
+        The model's functions (:func:`~.drivers.model.compile_model`).
+    metric
+        The metric bundle.
+    theta
+        A point where the two kernels are compared (one leapfrog step).
+    prefer
+        ``"reference"`` builds the reference only.
+    """
+    reference = reference_kernel(reference_system(compiled, metric))
+    if prefer == "reference":
+        return reference
+    try:
+        fast = compiled_kernel(compiled, metric)
+    except NoKernelError as exc:
+        ops = object_mode_ops(compiled)
+        named = f" (ops without a Numba implementation: {', '.join(ops)})" if ops else ""
+        warnings.warn(
+            f"RMHMC runs the NumPy reference integrator, several times slower: {exc}{named}.",
+            KernelFallbackWarning,
+            stacklevel=3,
+        )
+        return reference
+    why = _agrees(fast, reference, np.asarray(theta, dtype=np.float64), SolverOptions(tol=1e-12))
+    if why is not None:
+        warnings.warn(
+            f"RMHMC's compiled kernel disagrees with the NumPy reference on this model ({why}); "
+            "the reference runs instead. Please report this with your Numba and PyTensor "
+            "versions.",
+            KernelFallbackWarning,
+            stacklevel=3,
+        )
+        return reference
+    return fast

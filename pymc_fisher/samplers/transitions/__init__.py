@@ -1,0 +1,4 @@
+"""Kernel-agnostic transitions.
+
+Draw the randomness and run a kernel (fixed length, No-U-Turn, one chain iteration).
+"""
