@@ -1,6 +1,7 @@
 """pymc_fisher: the curvature of a PyMC model as a first-class citizen.
 
-Fisher information matrices, Laplace approximations and Riemannian-manifold HMC for PyMC models.
+Fisher information matrices, Laplace approximations and Riemannian-manifold HMC for PyMC models,
+and the uncertainty reports built on them (identifiability, the log marginal likelihood).
 
 The study runner (``pymc_fisher.bench``) is imported on first use, and the plots import
 arviz-plots and matplotlib when they draw, so ``import pymc_fisher`` loads none of them (nor Dask).
@@ -15,6 +16,7 @@ from pymc_fisher.check import check_model
 from pymc_fisher.errors import (
     DiscreteVariableError,
     FisherError,
+    ImproperPriorError,
     MissingPointValueError,
     NoClosedFormError,
     NonFiniteInformationError,
@@ -24,6 +26,7 @@ from pymc_fisher.errors import (
     NotPositiveDefiniteError,
     UnsupportedModelError,
 )
+from pymc_fisher.evidence import log_marginal_likelihood
 from pymc_fisher.geometry import (
     DesignVariableError,
     GeodesicError,
@@ -35,6 +38,7 @@ from pymc_fisher.geometry import (
     optimize_design,
     posterior_fisher_information,
 )
+from pymc_fisher.identifiability import identifiability
 from pymc_fisher.information import fisher_information, fisher_information_graph
 from pymc_fisher.laplace import ModeNotFoundError, ParetoKWarning, fit_laplace
 from pymc_fisher.plots import PlotError, plot_laplace_pair, plot_matrix_heatmap
@@ -74,6 +78,7 @@ __all__ = [
     "FisherError",
     "GeodesicError",
     "ImproperJeffreysError",
+    "ImproperPriorError",
     "KernelFallbackWarning",
     "MissingPointValueError",
     "ModeNotFoundError",
@@ -101,7 +106,9 @@ __all__ = [
     "fisher_rao_distance",
     "fit_laplace",
     "geodesic",
+    "identifiability",
     "jeffreys_prior",
+    "log_marginal_likelihood",
     "optimize_design",
     "plot_condition_number",
     "plot_divergences",

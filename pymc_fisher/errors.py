@@ -7,6 +7,7 @@ import numpy as np
 __all__ = [
     "DiscreteVariableError",
     "FisherError",
+    "ImproperPriorError",
     "MissingPointValueError",
     "NoClosedFormError",
     "NoObservedVariablesError",
@@ -59,3 +60,7 @@ class UnsupportedModelError(FisherError, NotImplementedError):
 
 class NonFiniteInformationError(FisherError, FloatingPointError):
     """An information matrix has a NaN or infinite entry (names the variable and the factor)."""
+
+
+class ImproperPriorError(FisherError):
+    """The prior does not integrate to one (Flat, HalfFlat, a Potential): no marginal likelihood."""

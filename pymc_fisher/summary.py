@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.errors import FisherError
 from pymc_fisher.fisher.model_graph import graph_of
 from pymc_fisher.fisher.points import resolve_point
+from pymc_fisher.identifiability import default_rtol, describe_subspace, spectrum
 from pymc_fisher.information import fisher_information
 from pymc_fisher.labels import entry_labels
 from pymc_fisher.linalg import cholesky, covariance, is_positive_definite
@@ -64,11 +66,54 @@ def delta_jacobian(model: pm.Model, theta: np.ndarray) -> tuple[list[str], np.nd
     return labels, flat, np.asarray(grads, dtype=float).reshape(len(flat), -1)
 
 
-def _covariance(information: np.ndarray) -> np.ndarray | None:
-    """``I⁻¹`` through a Cholesky factor; ``None`` when ``I`` is not positive definite."""
+class _Covariance(NamedTuple):
+    """A covariance of θ, and the directions along which it does not exist.
+
+    ``matrix`` is ``I⁻¹`` (``None`` when ``I`` is not positive semi-definite); when ``I`` is
+    singular, it is the inverse on the identified directions only, and ``null_space`` holds
+    the unidentified ones as columns (empty when ``I`` has full rank).
+    """
+
+    matrix: np.ndarray | None
+    null_space: np.ndarray
+
+
+def _covariance(
+    information: np.ndarray, labels: list[str], what: str, rtol: float, notes: list[str]
+) -> _Covariance:
+    """``I⁻¹`` through a Cholesky factor, or on the identified directions when ``I`` is singular.
+
+    Singular means rank-deficient by :func:`pymc_fisher.identifiability`'s rule: along a
+    direction it does not identify, the variance is infinite, not large, so no standard error
+    that depends on that direction is reported (a note names it).
+    """
+    d = information.shape[0]
+    spec = spectrum(information, rtol)
+    if spec.rank < d and spec.eigenvalues[0] >= -spec.tolerance:
+        kept = spec.identified
+        vectors = spec.eigenvectors[:, kept]
+        names = describe_subspace(spec.null_space, labels)
+        notes.append(
+            f"the {what} does not identify {', '.join(names)} (eigenvalue at most "
+            f"{spec.tolerance:.3g}, pmf.identifiability's tolerance): along "
+            f"{'that direction' if len(names) == 1 else 'those directions'} the variance is "
+            "infinite, so the standard errors of rows that depend on it are not reported (NaN); "
+            "see pmf.identifiability(model, include_prior=...) for what identifies it"
+        )
+        return _Covariance((vectors / spec.eigenvalues[kept]) @ vectors.T, spec.null_space)
+    empty = np.zeros((d, 0))
     if not is_positive_definite(information):
-        return None
-    return covariance(cholesky(information))
+        notes.append(f"{what} is not positive definite at the mode")
+        return _Covariance(None, empty)
+    return _Covariance(covariance(cholesky(information)), empty)
+
+
+def _touches(gradients: np.ndarray, null_space: np.ndarray, rtol: float) -> np.ndarray:
+    """Whether each row's gradient has a component along an unidentified direction."""
+    if null_space.shape[1] == 0:
+        return np.zeros(len(gradients), dtype=bool)
+    along = np.linalg.norm(gradients @ null_space, axis=1)
+    return along > rtol * np.linalg.norm(gradients, axis=1)
 
 
 def _sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray | None:
@@ -80,11 +125,12 @@ def _sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray | None:
     return sla.cho_solve(factor, left.T)
 
 
-def _delta_se(gradients: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
-    if cov is None:
+def _delta_se(gradients: np.ndarray, cov: _Covariance | None, rtol: float) -> np.ndarray:
+    if cov is None or cov.matrix is None:
         return np.full(len(gradients), np.nan)
-    var = np.einsum("ij,jk,ik->i", gradients, cov, gradients)
-    return np.sqrt(np.maximum(var, 0.0))
+    var = np.einsum("ij,jk,ik->i", gradients, cov.matrix, gradients)
+    se = np.sqrt(np.maximum(var, 0.0))
+    return np.where(_touches(gradients, cov.null_space, rtol), np.nan, se)
 
 
 def _information(model, point, notes, **kwargs) -> np.ndarray | None:
@@ -112,6 +158,18 @@ def _observed_and_expected(
     if obs_post is None or obs_lik is None or exp_lik is None:
         return obs_post, None
     return obs_post, exp_lik + (obs_post - obs_lik)
+
+
+def _likelihood_null_space(
+    model: pm.Model, point: Mapping[str, np.ndarray], labels: list[str], rtol: float
+) -> np.ndarray:
+    """The directions the likelihood's observed information does not identify (columns)."""
+    scratch: list[str] = []  # a missing likelihood information is noted by the caller already
+    information = _information(model, point, scratch, kind="observed", include_prior=False)
+    if information is None:
+        return np.zeros((len(labels), 0))
+    spec = spectrum(information, rtol)
+    return spec.null_space if spec.eigenvalues[0] >= -spec.tolerance else np.zeros((len(labels), 0))
 
 
 def _model_and_fit(
@@ -172,7 +230,9 @@ def summary(
     -------
     pandas.DataFrame
         Indexed by label; columns ``estimate``, ``se_observed``, ``se_expected``,
-        ``se_sandwich``, ``z``, ``lower``, ``upper``; with ``mcmc`` also ``posterior_mean``,
+        ``se_sandwich``, ``z``, ``lower``, ``upper``, ``identified`` (whether the row
+        depends only on directions the likelihood's observed information identifies); with
+        ``mcmc`` also ``posterior_mean``,
         ``posterior_sd``, ``laplace_se``, ``cramer_rao``, ``sd_over_laplace_se``,
         ``sd_over_cramer_rao``. ``attrs["notes"]`` lists anything not computed and why
         (that column is NaN).
@@ -185,6 +245,15 @@ def summary(
     (Huber–White; with ``include_prior=False`` it equals statsmodels' ``HC0``). A row
     ``g(θ)`` (a constrained variable or a Deterministic) gets ``√(∇g(θ̂)ᵀ Σ ∇g(θ̂))``.
     Intervals are Wald intervals on the reported scale.
+
+    A singular information (rank below ``d`` by :func:`pymc_fisher.identifiability`'s rule)
+    has no inverse: along a direction it does not identify the variance is infinite. The
+    standard errors of rows whose gradient has a component along such a direction are NaN, a
+    note names the direction, and a row that depends only on identified directions (``a + b``
+    when ``a − b`` is not identified) gets ``√(∇gᵀ I⁺ ∇g)``, ``I⁺`` the inverse on the
+    identified directions. With ``include_prior=True`` the prior may identify what the
+    likelihood does not: the ``identified`` column says which rows' standard errors then come
+    from the prior.
 
     Examples
     --------
@@ -213,17 +282,37 @@ def summary(
 
     observed, expected = _observed_and_expected(model, point, include_prior, notes)
     empirical = _information(model, point, notes, kind="empirical")
-    cov_obs = None if observed is None else _covariance(observed)
-    if observed is not None and cov_obs is None:
-        notes.append("observed information is not positive definite at the mode")
-    cov_exp = None if expected is None else _covariance(expected)
-    if expected is not None and cov_exp is None:
-        notes.append("expected information is not positive definite at the mode")
+    rtol = default_rtol(model)
+    params = list(mg.layout.labels)
+    which = "posterior's" if include_prior else "likelihood's"
+    cov_obs = None
+    if observed is not None:
+        cov_obs = _covariance(observed, params, f"{which} observed information", rtol, notes)
+    cov_exp = None
+    if expected is not None:
+        cov_exp = _covariance(expected, params, f"{which} expected information", rtol, notes)
     cov_sand = None
-    if observed is not None and empirical is not None:
-        cov_sand = _sandwich(observed, empirical)
+    if (
+        observed is not None
+        and cov_obs is not None
+        and cov_obs.matrix is not None
+        and (empirical is not None)
+    ):
+        if cov_obs.null_space.size:  # A⁺ B A⁺ on the identified directions
+            sandwich = cov_obs.matrix @ empirical @ cov_obs.matrix
+        else:
+            sandwich = _sandwich(observed, empirical)
+        cov_sand = _Covariance(sandwich, cov_obs.null_space)
+    null = _likelihood_null_space(model, point, params, rtol)
+    identified = ~_touches(grads, null, rtol)
+    if include_prior and not np.all(identified):
+        rows = [label for label, ok in zip(labels, identified, strict=True) if not ok]
+        notes.append(
+            f"the likelihood does not identify {', '.join(describe_subspace(null, params))}: "
+            f"the standard errors of {rows} (column identified) come from the prior along it"
+        )
 
-    se_obs = _delta_se(grads, cov_obs)
+    se_obs = _delta_se(grads, cov_obs, rtol)
     z_crit = stats.norm.ppf(0.5 + prob / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = estimate / se_obs
@@ -231,11 +320,12 @@ def summary(
         {
             "estimate": estimate,
             "se_observed": se_obs,
-            "se_expected": _delta_se(grads, cov_exp),
-            "se_sandwich": _delta_se(grads, cov_sand),
+            "se_expected": _delta_se(grads, cov_exp, rtol),
+            "se_sandwich": _delta_se(grads, cov_sand, rtol),
             "z": z,
             "lower": estimate - z_crit * se_obs,
             "upper": estimate + z_crit * se_obs,
+            "identified": identified,
         },
         index=pd.Index(labels, name="parameter"),
     )
@@ -272,7 +362,10 @@ def _mcmc_columns(
     theta = mg.layout.ravel(unconstrained)
     _, _, grads = delta_jacobian(model, theta)
     _, expected = _observed_and_expected(model, unconstrained, include_prior, notes)
-    cramer_rao = _delta_se(grads, None if expected is None else _covariance(expected))
+    params = list(mg.layout.labels)
+    rtol = default_rtol(model)
+    cov = None if expected is None else _covariance(expected, params, "expected", rtol, notes)
+    cramer_rao = _delta_se(grads, cov, rtol)
     sd = np.concatenate(sds)
     with np.errstate(divide="ignore", invalid="ignore"):
         return pd.DataFrame(

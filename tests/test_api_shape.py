@@ -30,6 +30,8 @@ MODEL_FUNCTIONS = {
     "fisher_information": ["point"],
     "fisher_information_graph": [],
     "fit_laplace": [],
+    "identifiability": ["point"],
+    "log_marginal_likelihood": [],
     "jeffreys_prior": [],
     "optimize_design": ["data_name"],
     "posterior_fisher_information": ["idata"],

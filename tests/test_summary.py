@@ -92,3 +92,40 @@ def test_constrained_rows_and_mcmc_comparison():
     np.testing.assert_allclose(table["sd_over_cramer_rao"], table.posterior_sd / table.cramer_rao)
     # sd of 4000 exact draws: relative standard error 1/√(2·3999) ≈ 0.011; 4.5 of them ≈ 0.05
     np.testing.assert_allclose(table["sd_over_laplace_se"], 1.0, atol=0.05)
+
+
+def _sum_model():
+    """y ~ N(a + b, 1): the likelihood identifies a + b (the Deterministic s), not a − b."""
+    with pm.Model() as model:
+        a = pm.Normal("a", np.float64(0.0), np.float64(10.0))
+        b = pm.Normal("b", np.float64(0.0), np.float64(10.0))
+        pm.Deterministic("s", a + b)
+        pm.Normal("y", a + b, np.float64(1.0), observed=np.array([0.5, 1.5, 1.0]))
+    return model
+
+
+def test_summary_refuses_a_standard_error_along_an_unidentified_direction():
+    model = _sum_model()
+    fit = fit_laplace(model, draws=30, random_seed=0)
+    with pytest.warns(
+        UserWarning, match=r"likelihood's observed information does not identify a − b"
+    ):
+        table = summary(model, fit, include_prior=False)
+    # no number along a − b: the variance there is infinite, not large
+    for column in ["se_observed", "se_expected", "se_sandwich", "z", "lower", "upper"]:
+        assert table.loc[["a", "b"], column].isna().all(), column
+    # a + b is identified: its standard error is 1/√n exactly
+    assert table.loc["s", "se_observed"] == pytest.approx(1 / np.sqrt(3), rel=1e-12)
+    assert table["identified"].tolist() == [False, False, True]
+    assert any("a − b" in note for note in table.attrs["notes"])
+
+
+def test_summary_with_the_prior_says_the_prior_carries_the_unidentified_direction():
+    model = _sum_model()
+    fit = fit_laplace(model, draws=30, random_seed=0)
+    with pytest.warns(
+        UserWarning, match=r"likelihood does not identify a − b.*come from the prior"
+    ):
+        table = summary(model, fit)
+    assert table.loc[["a", "b"], "se_observed"].notna().all()  # the posterior is proper
+    assert table["identified"].tolist() == [False, False, True]

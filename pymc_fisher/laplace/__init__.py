@@ -4,7 +4,7 @@
 and the DataTree groups (``groups``).
 """
 
-from pymc_fisher.laplace.fit import ParetoKWarning, fit_laplace, pareto_k
+from pymc_fisher.laplace.fit import ParetoKWarning, fit_laplace, pareto_k, posterior_mode
 from pymc_fisher.laplace.mode import ModeNotFoundError, ModeResult, find_mode
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "find_mode",
     "fit_laplace",
     "pareto_k",
+    "posterior_mode",
 ]

@@ -11,9 +11,9 @@ from arviz_stats.base import array_stats
 from pytensor.compile.mode import Mode
 
 from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME
-from pymc_fisher.laplace.graphs import Curvature, laplace_functions
+from pymc_fisher.laplace.graphs import Curvature, LaplaceFunctions, laplace_functions
 from pymc_fisher.laplace.groups import data_groups, matrix, posterior_group, unconstrained_group
-from pymc_fisher.laplace.mode import find_mode
+from pymc_fisher.laplace.mode import ModeResult, find_mode
 from pymc_fisher.linalg import (
     SOFTABS_ALPHA,
     NonPositiveDefinitePolicy,
@@ -26,7 +26,7 @@ from pymc_fisher.linalg import (
 from pymc_fisher.seeds import RandomSeed, as_generator
 from pymc_fisher.validation import check_option, reject_inapplicable
 
-__all__ = ["ParetoKWarning", "fit_laplace", "pareto_k"]
+__all__ = ["ParetoKWarning", "fit_laplace", "pareto_k", "posterior_mode"]
 
 PARETO_K_THRESHOLD = 0.7
 
@@ -85,6 +85,50 @@ def default_gtol(model: pm.Model) -> float:
     dtypes = [np.dtype(v.type.dtype) for v in model.value_vars]
     eps = max((float(np.finfo(d).eps) for d in dtypes if d.kind == "f"), default=0.0)
     return max(GTOL, 100 * eps)
+
+
+def posterior_mode(
+    model: pm.Model,
+    *,
+    jacobian: bool = True,
+    curvature: Curvature = "observed",
+    initvals: dict[str, np.ndarray] | None = None,
+    gtol: float | None = None,
+    maxiter: int = 200,
+    compile_mode: str | Mode | None = LAPLACE_MODE_NAME,
+) -> tuple[LaplaceFunctions, ModeResult]:
+    """The mode :func:`fit_laplace` centres on, and the compiled functions that found it.
+
+    The one mode search of the package: :func:`fit_laplace`, :func:`pymc_fisher.identifiability`
+    and :func:`pymc_fisher.log_marginal_likelihood` all call it. The options are
+    :func:`fit_laplace`'s; the search starts at the model's initial point (with ``initvals``).
+
+    Returns
+    -------
+    functions : LaplaceFunctions
+        ``logp_grad``, ``curvature``, ``draws`` and the model graph (``functions.mg``).
+    mode : ModeResult
+        The converged mode.
+
+    Raises
+    ------
+    pymc_fisher.ModeNotFoundError
+        As :func:`fit_laplace`.
+    """
+    fns = laplace_functions(model, jacobian=jacobian, curvature=curvature, mode=compile_mode)
+    start = pm.initial_point.make_initial_point_fn(
+        model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
+    )(0)
+    mode = find_mode(
+        fns.logp_grad,
+        fns.curvature,
+        fns.mg.layout.ravel(start),
+        gtol=gtol if gtol is not None else default_gtol(model),
+        maxiter=maxiter,
+        labels=fns.mg.layout.labels,
+        advice=_NO_MODE_ADVICE[jacobian],
+    )
+    return fns, mode
 
 
 def fit_laplace(
@@ -224,22 +268,17 @@ def fit_laplace(
             advice="it sets the SoftAbs map of on_non_positive_definite='softabs'.",
         )
     rng = as_generator(random_seed)
-    fns = laplace_functions(model, jacobian=jacobian, curvature=curvature, mode=compile_mode)
+    fns, mode = posterior_mode(
+        model,
+        jacobian=jacobian,
+        curvature=curvature,
+        initvals=initvals,
+        gtol=gtol,
+        maxiter=maxiter,
+        compile_mode=compile_mode,
+    )
     layout = fns.mg.layout
     labels = layout.labels
-
-    start = pm.initial_point.make_initial_point_fn(
-        model=model, overrides=initvals, jitter_rvs=set(), return_transformed=True
-    )(0)
-    mode = find_mode(
-        fns.logp_grad,
-        fns.curvature,
-        layout.ravel(start),
-        gtol=gtol if gtol is not None else default_gtol(model),
-        maxiter=maxiter,
-        labels=labels,
-        advice=_NO_MODE_ADVICE[jacobian],
-    )
     what = "The negative Hessian" if curvature == "observed" else "The expected information"
     raw = fns.curvature(mode.theta)
     precision, report = regularized_precision(
