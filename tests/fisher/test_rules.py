@@ -188,7 +188,11 @@ def test_wald_and_von_mises_priors_use_their_closed_forms_in_a_model() -> None:
     )
     np.testing.assert_allclose(info.values, expect, rtol=1e-12)
     with model:
-        assert pmf.RMHMC() is not None
+        step = pmf.RMHMC()  # the sampler's metric is this information (any order of θ)
+    theta = np.array([point[name] for name in step.var_names])
+    assert step.evaluate_start(theta, "the start").metric.logdet == pytest.approx(
+        np.linalg.slogdet(info.values)[1], rel=1e-10
+    )
 
 
 def test_no_rule_at_all_is_a_typed_error_and_monte_carlo_is_explicit() -> None:

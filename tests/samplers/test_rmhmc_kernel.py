@@ -198,6 +198,56 @@ def test_make_kernel_picks_the_compiled_kernel_when_it_agrees():
     assert make_kernel(compiled, direct_metric(), theta, prefer="reference").name == "reference"
 
 
+def _nudged(kernel, by):
+    """``kernel`` whose leapfrog ends ``by`` off in θ: a kernel that disagrees."""
+
+    def leapfrog(state, step_size, options):
+        new, report = kernel.leapfrog(state, step_size, options)
+        return new._replace(position=new.position._replace(theta=new.position.theta + by)), report
+
+    return kernel._replace(leapfrog=leapfrog)
+
+
+def _failing_at(kernel, theta0):
+    """``kernel`` whose log density is not finite at ``theta0`` exactly (and only there)."""
+
+    def evaluate(theta):
+        return "energy" if np.array_equal(theta, theta0) else kernel.evaluate(theta)
+
+    return kernel._replace(evaluate=evaluate)
+
+
+def test_the_self_test_finds_a_disagreement_and_never_passes_vacuously():
+    from pymc_fisher.samplers.drivers.select import _agrees
+
+    fast, reference, d = _kernels(funnel(4), "fisher")
+    theta = np.full(d, 0.3)
+    tight = SolverOptions(tol=1e-12)
+    assert _agrees(fast, reference, theta, tight) is None
+    assert "differs by" in _agrees(_nudged(fast, 1e-6), reference, theta, tight)
+    # both fail to evaluate the start: the test moves to another point, where it still sees
+    # the disagreement (it used to compare the two failures and pass)
+    a, b = _failing_at(_nudged(fast, 1e-6), theta), _failing_at(reference, theta)
+    assert "differs by" in _agrees(a, b, theta, tight)
+    # kernels that never take a step in common are not known to agree
+    nowhere = reference._replace(evaluate=lambda theta: "metric")
+    assert "could not be compared" in _agrees(nowhere, nowhere, theta, tight)
+
+
+def test_the_bound_model_keeps_the_code_its_addresses_point_into():
+    from pymc_fisher.samplers.compiled.binding import Bound, _addresses
+
+    model = funnel(3)
+    point = model.initial_point()
+    compiled = compile_model(model, model.continuous_value_vars, point, "fisher")
+    ev, ct = compiled.evaluate.vm, compiled.contract.vm
+    extra = (tuple(c[0] for c in ev.inputs[1:]), tuple(c[0] for c in ct.inputs[2:]))
+    bound = Bound(ev.jit_fn, ct.jit_fn, *extra, compiled.size, 0, 0.0)
+    held = [_addresses(next(iter(dispatcher.overloads.values())))
+            for dispatcher in bound._dispatchers[2:]]  # fmt: skip
+    assert np.array_equal(bound._model.functions, np.ravel(held))
+
+
 def test_newton_fallback_of_a_singular_jacobian_is_a_solver_divergence():
     # No fixed-point iteration (max_iterations=1) leaves Newton to a step far too large: where
     # its Jacobian is singular or not finite the step fails as a solve (kind "solver" or

@@ -5,7 +5,8 @@ form, ``z`` Bonferroni-corrected so that a test with all its checks raises a fal
 probability ``FALSE_ALARM = 0.001`` when the sampler is exact (see
 ``test_rmhmc_statistical.py``, whose helpers are reused).
 
-Simulation-based calibration (Talts et al. 2018) on a small hierarchical model: for each
+Simulation-based calibration (Talts et al. 2018) on a small hierarchical model, for the No-U-Turn
+trajectory and for the default configuration: for each
 replication, parameters are drawn from the prior, data from the model; the chain starts at the
 true parameters (a draw from the posterior given those data, so the chain is stationary from
 its first draw) and the rank of each true parameter among ``L`` thinned posterior draws must be
@@ -21,6 +22,7 @@ import pytest
 from pymc.blocking import DictToArrayBijection
 from scipy.stats import chi2
 
+from pymc_fisher.samplers.core.chain import chain_arrays
 from pymc_fisher.samplers.drivers.step import RMHMC
 from tests.samplers import models
 from tests.samplers.test_rmhmc_statistical import _check, _gaussian_checks, _sample
@@ -93,6 +95,48 @@ def test_simulation_based_calibration():
             "mu": sum(float(d["mu"]) < mu for d in draws),
             "tau": sum(float(d["tau_log__"]) < np.log(tau) for d in draws),
             "theta0": sum(float(d["theta"][0]) < theta[0] for d in draws),
+        }
+        for k, r in ranks.items():
+            counts[k][r] += 1
+    expected = N_REPLICATIONS / (L_RANKS + 1)
+    critical = chi2.ppf(1.0 - SBC_ALPHA, L_RANKS)
+    stats = {k: float(np.sum((c - expected) ** 2 / expected)) for k, c in counts.items()}
+    assert all(s < critical for s in stats.values()), (stats, critical, counts)
+
+
+def test_simulation_based_calibration_of_the_default_configuration():
+    # pmf.sample's configuration (fixed trajectory, automatic integration time, dual averaging,
+    # both jitters) in the compiled chain loop, on the model above; each chain starts at the
+    # true parameters, so it is stationary from its first draw and warm-up adapts as it would
+    rng = np.random.default_rng(20261208)
+    model = _hierarchical(np.zeros(3))
+    with model:
+        step = RMHMC()
+    assert step.kernel.name == "compiled"
+    names = step.var_names
+    tune, n = 150, L_RANKS * THIN
+    settings = step.chain_settings(tune, n)
+    counts = {k: np.zeros(L_RANKS + 1) for k in ("mu", "tau", "theta0")}
+    for _ in range(N_REPLICATIONS):
+        mu, tau = rng.normal(), abs(rng.normal())
+        theta = rng.normal(mu, tau, size=3)
+        model["y_data"].set_value(rng.normal(theta, 1.0))
+        step.kernel.sync()
+        truth = {"mu": mu, "tau_log__": np.log(tau), "theta": theta}
+        q = DictToArrayBijection.map({k: np.asarray(truth[k]) for k in names})
+        start = step.chain_start(step.evaluate_start(np.asarray(q.data, float), "the truth"))
+        arrays = chain_arrays(tune + n, step._compiled.size)
+        done, _ = step.kernel.chain(
+            start, settings, np.random.default_rng(rng.integers(2**32)), arrays, np.zeros(3),
+            np.zeros(1, np.int64),
+        )  # fmt: skip
+        assert done == tune + n
+        kept = [DictToArrayBijection.rmap(q._replace(data=arrays.theta[tune + i]))
+                for i in range(THIN - 1, n, THIN)]  # fmt: skip
+        ranks = {
+            "mu": sum(float(d["mu"]) < mu for d in kept),
+            "tau": sum(float(d["tau_log__"]) < np.log(tau) for d in kept),
+            "theta0": sum(float(d["theta"][0]) < theta[0] for d in kept),
         }
         for k, r in ranks.items():
             counts[k][r] += 1

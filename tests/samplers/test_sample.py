@@ -263,3 +263,34 @@ def test_every_event_is_a_statistic():
     assert free.sample_stats["reversal"].dtype == bool
     # a reversal is a rejection, not a divergence
     assert not (free.sample_stats["reversal"] & free.sample_stats["diverging"]).any()
+
+
+@pytest.mark.slow  # worker processes start and compile the model: tens of seconds
+def test_interrupt_on_the_process_path_returns_what_was_drawn(monkeypatch):
+    # No-U-Turn chains run in processes; they write their draws into the parent's memory map,
+    # so a Ctrl-C (here: from the polling loop, once both chains drew 5) keeps them
+    from pymc_fisher.samplers.drivers.progress import ChainProgress
+
+    seen: dict = {}
+    real_update = ChainProgress.update
+
+    def update(self, progress, failed):
+        seen["done"] = np.array(progress[:, 0])
+        return real_update(self, progress, failed)
+
+    def interrupt():
+        if "done" in seen and seen["done"].min() >= 5:
+            raise KeyboardInterrupt
+        time.sleep(0.05)
+
+    monkeypatch.setattr(ChainProgress, "update", update)
+    monkeypatch.setattr(runner, "_wait", interrupt)
+    idata = pmf.sample(
+        20000, tune=0, chains=2, cores=2, model=funnel(3), random_seed=2, trajectory="nuts",
+        mp_ctx="spawn", **RMHMC_RUN,
+    )  # fmt: skip
+    n = idata.posterior.sizes["draw"]
+    assert 5 <= n < 20000
+    assert idata.attrs["interrupted"] == 1
+    assert np.isfinite(idata.posterior["v"].values).all()
+    assert (idata.sample_stats["tree_depth"] > 0).all()  # real No-U-Turn draws, not zeros

@@ -120,8 +120,14 @@ def extra_arrays(values: tuple) -> tuple[np.ndarray, np.ndarray, tuple]:
     return addresses, shapes, arrays
 
 
-def _trampoline(dispatcher: Any, leading: tuple, extra: tuple, contract: bool) -> tuple[int, int]:
-    """Compile the fixed-type trampoline of one model function; its two addresses."""
+def _trampoline(
+    dispatcher: Any, leading: tuple, extra: tuple, contract: bool
+) -> tuple[tuple[int, int], Any]:
+    """Compile the fixed-type trampoline of one model function: its two addresses, and itself.
+
+    The caller keeps the trampoline's dispatcher (and the model function's) for as long as it
+    uses the addresses: they point into code the dispatcher owns.
+    """
     extra = _normalised(extra)
     fa, fj, ft = function_pointer(dispatcher, (*leading, *extra))
     names = {"nb": nb, "np": np, "_voidptr": _voidptr, "_as_function": _as_function}
@@ -151,7 +157,7 @@ def _trampoline(dispatcher: Any, leading: tuple, extra: tuple, contract: bool) -
     )
     exec(compile(source, "<pymc_fisher trampoline>", "exec"), names)
     compiled: Any = nb.njit(signature, nogil=True)(names["f"])
-    return _addresses(compiled.overloads[signature.args])
+    return _addresses(compiled.overloads[signature.args]), compiled
 
 
 def _as_float64(array_type: Any) -> str:
@@ -330,10 +336,13 @@ class Bound:
         alpha: float,
     ) -> None:
         theta = np.zeros(size)
-        functions = (
-            *_trampoline(evaluate_fn, (theta,), evaluate_extra, contract=False),
-            *_trampoline(contract_fn, (theta, np.zeros((size, size))), contract_extra, True),
+        ev, ev_trampoline = _trampoline(evaluate_fn, (theta,), evaluate_extra, contract=False)
+        ct, ct_trampoline = _trampoline(
+            contract_fn, (theta, np.zeros((size, size))), contract_extra, True
         )
+        functions = (*ev, *ct)
+        # the code the addresses point into lives as long as these dispatchers
+        self._dispatchers = (evaluate_fn, contract_fn, ev_trampoline, ct_trampoline)
         e = np.zeros(0, dtype=np.int64)
         self._model = Model(np.array(functions, dtype=np.int64), e, e.reshape(0, 1), e,
                             e.reshape(0, 1), int(kind), float(alpha))  # fmt: skip
