@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from pymc_fisher.check import check_model
 from pymc_fisher.errors import (
     DiscreteVariableError,
+    DrawsMismatchError,
     FisherError,
+    MissingGroupError,
     MissingPointValueError,
     NoClosedFormError,
     NonFiniteInformationError,
@@ -55,6 +57,7 @@ from pymc_fisher.samplers.options import AdaptationOptions, SolverOptions
 from pymc_fisher.samplers.sample import ChainFailedError, RMHMCSampler
 from pymc_fisher.samplers.step import RMHMC
 from pymc_fisher.sampling import NutpieFallbackWarning, sample
+from pymc_fisher.stein import PreconditionerFallbackWarning, stein_discrepancy, stein_thin
 from pymc_fisher.summary import summary
 
 if TYPE_CHECKING:
@@ -71,10 +74,12 @@ __all__ = [
     "ChainFailedError",
     "DesignVariableError",
     "DiscreteVariableError",
+    "DrawsMismatchError",
     "FisherError",
     "GeodesicError",
     "ImproperJeffreysError",
     "KernelFallbackWarning",
+    "MissingGroupError",
     "MissingPointValueError",
     "ModeNotFoundError",
     "NoClosedFormError",
@@ -87,6 +92,7 @@ __all__ = [
     "NutpieMissingError",
     "ParetoKWarning",
     "PlotError",
+    "PreconditionerFallbackWarning",
     "RMHMCSampler",
     "Reparametrization",
     "SolverOptions",
@@ -112,6 +118,8 @@ __all__ = [
     "reparametrization_of",
     "reparametrize",
     "sample",
+    "stein_discrepancy",
+    "stein_thin",
     "summary",
 ]
 

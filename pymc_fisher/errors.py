@@ -6,7 +6,9 @@ import numpy as np
 
 __all__ = [
     "DiscreteVariableError",
+    "DrawsMismatchError",
     "FisherError",
+    "MissingGroupError",
     "MissingPointValueError",
     "NoClosedFormError",
     "NoObservedVariablesError",
@@ -59,3 +61,14 @@ class UnsupportedModelError(FisherError, NotImplementedError):
 
 class NonFiniteInformationError(FisherError, FloatingPointError):
     """An information matrix has a NaN or infinite entry (names the variable and the factor)."""
+
+
+class MissingGroupError(FisherError, KeyError):
+    """A ``DataTree`` of draws lacks the group a function reads (names the groups it has)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class DrawsMismatchError(FisherError):
+    """Draws do not match the model: a free variable is missing or has another shape."""

@@ -27,9 +27,11 @@ PUBLIC = {
     "SolverOptions",
     "DesignVariableError",
     "DiscreteVariableError",
+    "DrawsMismatchError",
     "FisherError",
     "GeodesicError",
     "ImproperJeffreysError",
+    "MissingGroupError",
     "MissingPointValueError",
     "ModeNotFoundError",
     "NoClosedFormError",
@@ -40,6 +42,7 @@ PUBLIC = {
     "NotPositiveDefiniteError",
     "ParetoKWarning",
     "PlotError",
+    "PreconditionerFallbackWarning",
     "UnsupportedModelError",
     "__version__",
     "bench",
@@ -59,6 +62,8 @@ PUBLIC = {
     "plot_matrix_heatmap",
     "posterior_fisher_information",
     "sample",
+    "stein_discrepancy",
+    "stein_thin",
     "summary",
 }
 
