@@ -114,10 +114,11 @@ def _check_variables(model: pm.Model, ds: xr.Dataset) -> None:
     shapes = model.eval_rv_shapes()
     for name in names:
         stored = tuple(ds[name].transpose("chain", "draw", ...).shape[2:])
-        if stored != tuple(shapes[name]):
+        expected = tuple(int(n) for n in shapes[name])
+        if stored != expected:
             raise DrawsMismatchError(
                 f"The draws of {name!r} have shape {stored} per draw but the model's {name!r} "
-                f"has shape {tuple(shapes[name])}. Pass draws of this model (with its data)."
+                f"has shape {expected}. Pass draws of this model (with its data)."
             )
 
 
