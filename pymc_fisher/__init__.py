@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from pymc_fisher.check import check_model
 from pymc_fisher.errors import (
     DiscreteVariableError,
+    DrawsMismatchError,
     FisherError,
     ImproperPriorError,
+    MissingGroupError,
     MissingPointValueError,
     NoClosedFormError,
     NonFiniteInformationError,
@@ -59,6 +61,7 @@ from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
 from pymc_fisher.samplers.drivers.sample import ChainFailedError, RMHMCSampler
 from pymc_fisher.samplers.drivers.step import RMHMC
 from pymc_fisher.sampling import NutpieFallbackWarning, sample
+from pymc_fisher.stein import PreconditionerFallbackWarning, stein_discrepancy, stein_thin
 from pymc_fisher.summary import summary
 
 if TYPE_CHECKING:
@@ -75,11 +78,13 @@ __all__ = [
     "ChainFailedError",
     "DesignVariableError",
     "DiscreteVariableError",
+    "DrawsMismatchError",
     "FisherError",
     "GeodesicError",
     "ImproperJeffreysError",
     "ImproperPriorError",
     "KernelFallbackWarning",
+    "MissingGroupError",
     "MissingPointValueError",
     "ModeNotFoundError",
     "NoClosedFormError",
@@ -92,6 +97,7 @@ __all__ = [
     "NutpieMissingError",
     "ParetoKWarning",
     "PlotError",
+    "PreconditionerFallbackWarning",
     "RMHMCSampler",
     "Reparametrization",
     "SolverOptions",
@@ -119,6 +125,8 @@ __all__ = [
     "reparametrization_of",
     "reparametrize",
     "sample",
+    "stein_discrepancy",
+    "stein_thin",
     "summary",
 ]
 

@@ -6,8 +6,10 @@ import numpy as np
 
 __all__ = [
     "DiscreteVariableError",
+    "DrawsMismatchError",
     "FisherError",
     "ImproperPriorError",
+    "MissingGroupError",
     "MissingPointValueError",
     "NoClosedFormError",
     "NoObservedVariablesError",
@@ -64,3 +66,14 @@ class NonFiniteInformationError(FisherError, FloatingPointError):
 
 class ImproperPriorError(FisherError):
     """The prior does not integrate to one (Flat, HalfFlat, a Potential): no marginal likelihood."""
+
+
+class MissingGroupError(FisherError, KeyError):
+    """A ``DataTree`` of draws lacks the group a function reads (names the groups it has)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class DrawsMismatchError(FisherError):
+    """Draws do not match the model: a free variable is missing or has another shape."""

@@ -35,6 +35,8 @@ MODEL_FUNCTIONS = {
     "jeffreys_prior": [],
     "optimize_design": ["data_name"],
     "posterior_fisher_information": ["idata"],
+    "stein_discrepancy": ["idata"],
+    "stein_thin": ["idata", "n"],
     "summary": ["fit"],
     "geodesic": ["point_a", "point_b"],
     "fisher_rao_distance": ["point_a", "point_b"],
@@ -92,6 +94,10 @@ def test_required_arguments_after_the_model_are_named_when_missing(model):
         pmf.geodesic(model, POINT)
     with pytest.raises(TypeError, match="needs idata"):
         pmf.posterior_fisher_information(model)
+    with pytest.raises(TypeError, match="needs idata"):
+        pmf.stein_discrepancy(model)
+    with pytest.raises(TypeError, match="needs idata"):
+        pmf.stein_thin(model)
 
 
 def test_a_datatree_point_points_to_the_posterior_function(model):

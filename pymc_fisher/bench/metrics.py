@@ -16,20 +16,30 @@ Conventions (the same for every sampler, so rows compare):
   ``ess_per_gradient = ess_min / grad_evals``.
 - ``max_bias_z = max |mean − reference| / MCSE(mean)`` over the referenced elements; MCSE from
   ``arviz_stats.mcse`` (or ``sd/√n`` for independent draws).
+- ``ksd``: the kernel Stein discrepancy of the draws (:func:`pymc_fisher.stein_discrepancy`),
+  which needs no reference: at most :data:`KSD_MAX_DRAWS` draws (each chain thinned evenly),
+  preconditioned by the information at the posterior mode, a property of the model, so every
+  sampler of a target is measured with the same metric; where the model has no mode, by the
+  identity (not by the draws' own scores, which would move with each sampler's errors). NaN
+  when it is undefined (no model given, a discrete variable, a non-finite log-density).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import arviz_stats as azs
 import numpy as np
+import pymc as pm
 import xarray as xr
 
 from pymc_fisher.bench.errors import StudyError
+from pymc_fisher.errors import FisherError
+from pymc_fisher.stein import PreconditionerFallbackWarning, stein_discrepancy
 
-__all__ = ["COLUMNS", "bias_z", "grad_evals", "summarize_run"]
+__all__ = ["COLUMNS", "KSD_MAX_DRAWS", "bias_z", "grad_evals", "stein_column", "summarize_run"]
 
 COLUMNS = (
     "target",
@@ -46,7 +56,12 @@ COLUMNS = (
     "rhat_max",
     "divergences",
     "max_bias_z",
+    "ksd",
 )
+
+#: The study's cap on the draws of the Stein discrepancy: its cost grows as the square of the
+#: draws (about 15 ms for 1000 draws, d = 25, against 0.2 s for 4000).
+KSD_MAX_DRAWS = 1000
 
 _SAMPLE_DIMS = ("chain", "draw")
 
@@ -139,6 +154,34 @@ def bias_z(
     return np.concatenate(z)
 
 
+def stein_column(model: pm.Model, tree: xr.DataTree) -> float:
+    """The study's ``ksd`` column: the Stein discrepancy with a metric that is the model's own.
+
+    The information at the posterior mode where there is a mode, else the identity (see the
+    module's conventions); NaN where the discrepancy is undefined.
+
+    Examples
+    --------
+    >>> with pm.Model() as model:
+    ...     x = pm.Normal("x")
+    >>> post = xr.Dataset({"x": (("chain", "draw"), [[-1.0, 0.0, 1.0]])})
+    >>> round(stein_column(model, xr.DataTree.from_dict({"posterior": post})), 4)
+    0.3364
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PreconditionerFallbackWarning)
+            try:
+                ksd = stein_discrepancy(model, tree, max_draws=KSD_MAX_DRAWS)
+            except PreconditionerFallbackWarning:
+                ksd = stein_discrepancy(
+                    model, tree, max_draws=KSD_MAX_DRAWS, preconditioner="identity"
+                )
+    except FisherError:
+        return float("nan")
+    return float(ksd)
+
+
 def summarize_run(
     tree: xr.DataTree,
     *,
@@ -147,6 +190,7 @@ def summarize_run(
     compile_seconds: float,
     reference: Mapping[str, object] | None = None,
     iid: bool = False,
+    model: pm.Model | None = None,
 ) -> dict[str, float | int | None]:
     """Compute the measured columns of one study row (all of :data:`COLUMNS` but the first three).
 
@@ -162,6 +206,8 @@ def summarize_run(
         Reference means by variable, for ``max_bias_z`` (NaN without one).
     iid : bool
         Independent draws: ESS is the number of draws, R-hat undefined (NaN).
+    model : pymc.Model, optional
+        The model the draws are of, for ``ksd`` (:func:`stein_column`; NaN without one).
 
     Returns
     -------
@@ -199,4 +245,5 @@ def summarize_run(
         "rhat_max": rhat_max,
         "divergences": divergences,
         "max_bias_z": max_z,
+        "ksd": float("nan") if model is None else stein_column(model, tree),
     }

@@ -25,6 +25,7 @@ _FORMATS = {
     "ess_per_gradient": "{:.3g}",
     "rhat_max": "{:.3f}",
     "max_bias_z": "{:.2f}",
+    "ksd": "{:.3g}",
 }
 
 

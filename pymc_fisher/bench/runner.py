@@ -67,6 +67,7 @@ def run_one(
             compile_seconds=result.compile_seconds,
             reference=tgt.reference,
             iid=result.iid,
+            model=model,
         ),
     }
     if out is not None:
@@ -158,7 +159,8 @@ def run_study(
         Columns :data:`pymc_fisher.bench.COLUMNS`: ``target``, ``sampler``, ``seed``,
         ``wall_seconds``, ``compile_seconds``, ``grad_evals``, ``ess_bulk_min``,
         ``ess_tail_min``, ``ess_min``, ``ess_per_second``, ``ess_per_gradient``, ``rhat_max``,
-        ``divergences``, ``max_bias_z`` (NaN without a reference), in the order of
+        ``divergences``, ``max_bias_z`` (NaN without a reference), ``ksd`` (the kernel Stein
+        discrepancy of at most 1000 draws, with the model's score), in the order of
         ``targets × samplers × seeds``. See :mod:`pymc_fisher.bench.metrics` for definitions.
 
     Raises

@@ -13,19 +13,22 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.compile import Function
+from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
 from pymc_fisher.errors import MissingPointValueError, NonFinitePointError
 
-__all__ = ["resolve_point"]
+__all__ = ["forward_graphs", "resolve_point"]
 
 
-def _transform_functions(model: pm.Model):
-    """Compiled unconstrained → constrained and constrained → unconstrained maps (all variables)."""
+def forward_graphs(model: pm.Model) -> tuple[list[TensorVariable], list[TensorVariable]]:
+    """Graphs of the constrained → unconstrained map, one per free variable (in ``free_RVs`` order).
+
+    Returns the inputs (a placeholder per free variable, named as it, holding its constrained
+    value) and the outputs (its value variable's value: the transform's ``forward``, or the
+    value itself for an untransformed variable).
+    """
     free = list(model.free_RVs)
-    values = [model.rvs_to_values[rv] for rv in free]
-    backward = compile_function(values, model.replace_rvs_by_values(free), name="to_constrained")
-
     placeholders = {rv: rv.type(name=rv.name) for rv in free}
     forwards = []
     for rv in free:
@@ -35,7 +38,15 @@ def _transform_functions(model: pm.Model):
             inputs = pm.pytensorf.clone_replace(list(rv.owner.inputs), placeholders)
             x = transform.forward(x, *inputs)
         forwards.append(pt.as_tensor(x))
-    forward = compile_function(list(placeholders.values()), forwards, name="to_unconstrained")
+    return list(placeholders.values()), forwards
+
+
+def _transform_functions(model: pm.Model):
+    """Compiled unconstrained → constrained and constrained → unconstrained maps (all variables)."""
+    free = list(model.free_RVs)
+    values = [model.rvs_to_values[rv] for rv in free]
+    backward = compile_function(values, model.replace_rvs_by_values(free), name="to_constrained")
+    forward = compile_function(*forward_graphs(model), name="to_unconstrained")
     return _casting_inputs(backward), _casting_inputs(forward)
 
 

@@ -153,3 +153,42 @@ def test_summarize_run_iid_and_no_reference():
     assert math.isnan(row["max_bias_z"])
     assert row["grad_evals"] is None
     assert row["divergences"] == 0
+
+
+def test_ksd_column_is_the_stein_discrepancy_of_at_most_1000_draws():
+    import pymc_fisher as pmf
+    from tests.models import iid_gaussian
+
+    model = iid_gaussian(2)
+    post = xr.Dataset(
+        {"x": (("chain", "draw", "k"), np.random.default_rng(2).normal(size=(2, 800, 2)))}
+    )
+    row = summarize_run(
+        _tree(post), var_names=["x"], wall_seconds=1.0, compile_seconds=0.0, model=model
+    )
+    expected = pmf.stein_discrepancy(model, _tree(post), max_draws=1000)
+    assert expected.attrs["n_draws"] == 800  # every second draw of each chain
+    assert row["ksd"] == float(expected)
+    without = summarize_run(_tree(post), var_names=["x"], wall_seconds=1.0, compile_seconds=0.0)
+    assert math.isnan(without["ksd"])
+
+
+def test_ksd_column_without_a_mode_uses_the_identity_not_the_draws_scores():
+    import pymc_fisher as pmf
+    from pymc_fisher.bench.metrics import stein_column
+    from tests.models import eight_schools_centered
+
+    model = eight_schools_centered()  # log p → ∞ as τ → 0: no mode
+    rng = np.random.default_rng(3)
+    tau = np.abs(rng.normal(0.0, 4.0, size=(1, 100))) + 0.1
+    mu = rng.normal(4.0, 3.0, size=(1, 100))
+    theta = mu[..., None] + tau[..., None] * rng.normal(size=(1, 100, 8))
+    post = xr.Dataset(
+        {
+            "mu": (("chain", "draw"), mu),
+            "tau": (("chain", "draw"), tau),
+            "theta": (("chain", "draw", "school"), theta),
+        }
+    )
+    value = stein_column(model, _tree(post))  # no warning escapes (filterwarnings = error)
+    assert value == float(pmf.stein_discrepancy(model, _tree(post), preconditioner="identity"))

@@ -72,6 +72,7 @@ def test_bias_z_known_answer_on_two_targets():
     np.testing.assert_allclose(table["ess_per_second"], n / 2.0)
     np.testing.assert_allclose(table["compile_seconds"], 0.25)
     assert table["rhat_max"].isna().all()
+    assert (table["ksd"] > 0).all()  # every run scored against its model (NaN would fail)
 
 
 def test_real_samplers_on_two_tiny_targets(tmp_path):
