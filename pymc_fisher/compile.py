@@ -30,6 +30,7 @@ from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.variable import TensorVariable
 
 import pymc_fisher.numba_ops  # noqa: F401  (registers Numba lowerings of PyTensor's polygammas)
+from pymc_fisher.compile_mode import ONE_SHOT_MODE, resolve_mode
 
 __all__ = ["cached", "compile_function", "model_key", "shape_signature", "split_wide_nodes"]
 
@@ -45,12 +46,16 @@ def compile_function(
     mode: str | Mode | None = None,
     sampling: bool = False,
 ) -> Function:
-    """Compile ``outputs`` as a function of ``inputs`` (PyTensor's default mode unless ``mode``).
+    """Compile ``outputs`` as a function of ``inputs``.
 
-    ``random_seed`` seeds any random generators in the graph (for Monte Carlo draws).
+    ``mode`` defaults to :data:`~pymc_fisher.compile_mode.ONE_SHOT_MODE`, PyTensor's stabilising
+    rewrites on its Python VM, for functions called a few times; pass ``"NUMBA"`` (or any
+    PyTensor mode) for one called in a loop. ``random_seed`` seeds any random generators in the
+    graph (for Monte Carlo draws).
     ``sampling`` compiles as PyMC's samplers do (``pm.pytensorf.compile`` in the model's
     context): a parameter outside its support makes ``log p = -inf`` instead of raising.
     """
+    mode = ONE_SHOT_MODE if mode is None else resolve_mode(mode)
     if sampling or random_seed is not None:
         return pm.pytensorf.compile(
             list(inputs), outputs, random_seed=random_seed, mode=mode,

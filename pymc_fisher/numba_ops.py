@@ -4,7 +4,7 @@ An op in object mode calls back into Python for every element, and the compiled 
 function that contains one (:mod:`.drivers.select` falls back to the NumPy reference): measured on
 the corpus's Dirichlet-multinomial model, whose expected information (the local rule) holds
 ``tri_gamma``, 1.4 ms per function call and an RMHMC 1400 times slower per second than nutpie
-(PyTensor's default linker is Numba, so ``fisher_information`` ran it too).
+(the sampler compiles its functions with Numba).
 
 ``TriGamma`` (``ψ₁``) and ``PolyGamma`` (``ψₙ``, the derivatives of the log-gamma function past
 the digamma) have no Numba lowering in PyTensor, and SciPy's ``cython_special`` has no polygamma

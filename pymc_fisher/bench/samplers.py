@@ -145,9 +145,11 @@ def sample_nutpie(model: pm.Model, settings: RunSettings) -> SamplerRun:
 def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> SamplerRun:
     """``pymc_fisher`` RMHMC through ``pmf.sample``; ``options`` go to ``RMHMC``.
 
-    Its defaults otherwise. Chains run one after the other (``cores=1``: a study runs in
-    parallel across runs); the compile time is ``pmf.sample``'s own (the model's functions and
-    the kernel's binding). Register a variant with other options through ``functools.partial``::
+    Its defaults otherwise (``jitter``, too, is an option: ``False`` starts every chain where
+    ``pm.sample(step=pmf.RMHMC())`` does). Chains run one after the other (``cores=1``: a study
+    runs in parallel across runs); the compile time is ``pmf.sample``'s own (the model's
+    functions and the kernel's binding). Register a variant with other options through
+    ``functools.partial``::
 
         register_sampler(
             "rmhmc-long", functools.partial(sample_rmhmc, metric="fisher", path_length=10.0)
@@ -155,11 +157,12 @@ def sample_rmhmc(model: pm.Model, settings: RunSettings, **options: Any) -> Samp
     """
     from pymc_fisher.samplers.drivers.sample import RMHMCSampler
 
+    jitter = options.pop("jitter", True)
     with _quiet_pymc():
         tree = RMHMCSampler(**options).sample_from_init(
             model=model, draws=settings.draws, tune=settings.tune, chains=settings.chains,
             cores=1, random_seed=settings.seed, progressbar=False, discard_tuned_samples=False,
-            compute_convergence_checks=False,
+            compute_convergence_checks=False, jitter=jitter,
         )  # fmt: skip
     return SamplerRun(tree, tree.attrs["compile_time"], tree.attrs["sampling_time"])
 

@@ -72,7 +72,9 @@ def score_draw_function(factor: Factor, mg: ModelGraph, random_seed: int | None)
         )
     draw = _draw_graph(factor, mg)
     score = graph_replace(score, {placeholder: draw.astype(placeholder.type.dtype)}, strict=False)
-    return compile_function([theta], score, random_seed=random_seed, name=f"score_{factor.name}")
+    return compile_function(  # one call per draw: compiled by Numba
+        [theta], score, random_seed=random_seed, name=f"score_{factor.name}", mode="NUMBA"
+    )
 
 
 def _value_name(factor: Factor, mg: ModelGraph) -> str:

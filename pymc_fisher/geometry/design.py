@@ -180,7 +180,7 @@ def design_loss(
             f"The information of {list(ig.labels)} does not depend on the values of pm.Data "
             f"{data_name!r}, so there is no design to optimise (is it the observed data?)."
         ) from None
-    fn = compile_function([ig.theta, design], [loss, grad], name="design_loss")
+    fn = compile_function([ig.theta, design], [loss, grad], name="design_loss", mode="NUMBA")
 
     return ig, fn
 

@@ -83,7 +83,7 @@ def _compiled(model: pm.Model, space: Space):
         energy_grad = cast(TensorVariable, pt.grad(energy, theta))
         acc = pt.linalg.solve(metric, 0.5 * energy_grad - metric_dot @ v, assume_a="pos")
         outputs = [metric, acc, energy, energy_grad, metric_v]
-        return ig, compile_function([theta, v], outputs, name="fisher_rao")
+        return ig, compile_function([theta, v], outputs, name="fisher_rao", mode="NUMBA")
 
     return cached(model, ("geometry.fisher_rao", space), build)
 

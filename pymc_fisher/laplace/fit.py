@@ -10,7 +10,7 @@ import xarray as xr
 from arviz_stats.base import array_stats
 from pytensor.compile.mode import Mode
 
-from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME
+from pymc_fisher.compile_mode import LAPLACE_MODE_NAME
 from pymc_fisher.laplace.graphs import Curvature, LaplaceFunctions, laplace_functions
 from pymc_fisher.laplace.groups import data_groups, matrix, posterior_group, unconstrained_group
 from pymc_fisher.laplace.mode import ModeResult, find_mode
@@ -191,7 +191,7 @@ def fit_laplace(
         Sharpness of the SoftAbs map; only with ``on_non_positive_definite="softabs"``.
     compile_mode
         PyTensor compile mode of the fit's functions. ``"LAPLACE"`` (default,
-        :data:`pymc_fisher.laplace.compile_mode.LAPLACE_MODE`): PyTensor's canonicalising,
+        :data:`pymc_fisher.compile_mode.LAPLACE_MODE`): PyTensor's canonicalising,
         stabilising and specialising rewrites (those of ``fast_run`` that decide the numbers)
         with the Python VM linker, so no C or Numba code is generated (the functions run a few
         dozen times: generating code costs more than it saves). Any PyTensor mode or mode name

@@ -27,9 +27,9 @@ from pytensor.graph.rewriting.basic import dfs_rewriter
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.compile_mode import LAPLACE_MODE_NAME, resolve_mode
 from pymc_fisher.fisher.expected import expected_information_graph
 from pymc_fisher.fisher.model_graph import ModelGraph, graph_of
-from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME, resolve_mode
 
 __all__ = ["Curvature", "LaplaceFunctions", "laplace_functions"]
 
@@ -147,7 +147,7 @@ def laplace_functions(
     """Return the compiled functions for ``model``, built once per ``(jacobian, curvature, mode)``.
 
     ``mode`` is the PyTensor compile mode: ``"LAPLACE"`` (default,
-    :data:`~pymc_fisher.laplace.compile_mode.LAPLACE_MODE`), a PyTensor mode or its name, or
+    :data:`~pymc_fisher.compile_mode.LAPLACE_MODE`), a PyTensor mode or its name, or
     ``None`` (PyTensor's default). The functions compile as PyMC's samplers' do, in the model's
     context: a parameter outside its support gives ``log p = -inf`` (with the model's
     ``check_bounds``), not an exception.

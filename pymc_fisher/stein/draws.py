@@ -21,10 +21,10 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
+from pymc_fisher.compile_mode import LAPLACE_MODE_NAME, resolve_mode
 from pymc_fisher.errors import DrawsMismatchError, MissingGroupError, NonFiniteLogDensityError
 from pymc_fisher.fisher.model_graph import ModelGraph
 from pymc_fisher.fisher.points import forward_graphs
-from pymc_fisher.laplace.compile_mode import LAPLACE_MODE_NAME, resolve_mode
 from pymc_fisher.laplace.graphs import (
     LaplaceFunctions,
     _parameter_checks_as_switches,

@@ -1,15 +1,18 @@
-"""The PyTensor mode the Laplace fit compiles in: stabilising rewrites, no code generation.
+"""The PyTensor mode of functions called a few times: stabilising rewrites, no code generation.
 
-The fit's functions run a few dozen times, so generating C or Numba code costs more than it
-saves (on German credit, a fresh-process fit takes about 1.5 s with Numba and a warm cache and
-98 s with an empty one). PyTensor's ``FAST_COMPILE`` generates no code but also skips the
-stabilising rewrites that PyMC's log densities rely on: Bernoulli's ``log(sigmoid(x))`` is
-``-inf`` at ``x = -800`` instead of ``-800``. :data:`LAPLACE_MODE` keeps both advantages: the
-Python VM linker, and the rewrites that decide the numbers — ``canonicalize``, ``stabilize``
-and ``specialize``, as in ``fast_run`` — without ``fast_run``'s in-place, BLAS, shape and scan
-passes, which cost compile time and save little in a function called a few dozen times
-(measured in fresh processes: CPU time of the whole fit as with ``FAST_COMPILE``, 5-10% less
-than with all of ``fast_run``).
+The information at a point, the Laplace fit, a summary, a change of coordinates: each function
+runs once or a few dozen times, so generating C or Numba code costs more than it saves (the
+expected information of German credit in a fresh process with PyTensor's caches empty: 16 s with
+its default Numba mode, 1.3 s here); the sampler's functions, called millions of times, are
+compiled by Numba (``mode="NUMBA"``). The Laplace fit on German credit in a fresh process took
+about 1.5 s with Numba and a warm cache, and 98 s with an empty one. PyTensor's ``FAST_COMPILE``
+generates no code but also skips the stabilising rewrites that PyMC's log densities rely on:
+Bernoulli's ``log(sigmoid(x))`` is ``-inf`` at ``x = -800`` instead of ``-800``.
+:data:`LAPLACE_MODE` keeps both advantages: the Python VM linker, and the rewrites that decide
+the numbers — ``canonicalize``, ``stabilize`` and ``specialize``, as in ``fast_run`` — without
+``fast_run``'s in-place, BLAS, shape and scan passes, which cost compile time and save little in
+a function called a few dozen times (measured in fresh processes: CPU time of the whole fit as
+with ``FAST_COMPILE``, 5-10% less than with all of ``fast_run``).
 
 Two rewrites produce scalar operations that the Python linker evaluates one element at a time
 (``np.frompyfunc``), which is slow on large data:
@@ -33,7 +36,7 @@ from pytensor.link.vm import VMLinker
 from pytensor.tensor.elemwise import Elemwise
 from scipy import special
 
-__all__ = ["LAPLACE_MODE", "LAPLACE_MODE_NAME", "VECTORISED", "resolve_mode"]
+__all__ = ["LAPLACE_MODE", "LAPLACE_MODE_NAME", "ONE_SHOT_MODE", "VECTORISED", "resolve_mode"]
 
 LAPLACE_MODE_NAME = "LAPLACE"
 
@@ -89,6 +92,10 @@ LAPLACE_MODE = Mode(
         extra_rewrites=[(dfs_rewriter(vectorise_scalar_ops), _VECTORISE_POSITION)],
     ),
 )
+
+
+#: What :func:`pymc_fisher.compile.compile_function` compiles in unless told otherwise.
+ONE_SHOT_MODE = LAPLACE_MODE
 
 
 def resolve_mode(mode: str | Mode | None) -> str | Mode | None:
