@@ -22,15 +22,10 @@ import pymc as pm
 import pytensor
 from pytensor.compile import Function, SharedVariable
 from pytensor.compile.mode import Mode
-from pytensor.graph.basic import Variable
-from pytensor.graph.fg import FunctionGraph
-from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
-from pytensor.scalar.basic import Add, Mul
-from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.variable import TensorVariable
 
 import pymc_fisher.numba_ops  # noqa: F401  (registers Numba lowerings of PyTensor's polygammas)
-from pymc_fisher.compile_mode import ONE_SHOT_MODE, resolve_mode
+from pymc_fisher.compile_mode import ONE_SHOT_MODE, resolve_mode, split_wide_nodes
 
 __all__ = ["cached", "compile_function", "model_key", "shape_signature", "split_wide_nodes"]
 
@@ -121,30 +116,3 @@ def cached(model: pm.Model, key: Hashable, build: Callable[[], Any]) -> Any:
     if full_key not in cache.entries:
         cache.entries[full_key] = build()
     return cache.entries[full_key]
-
-
-#: NumPy's ufuncs take at most 32 operands, so PyTensor's Python linker cannot run an
-#: ``Elemwise`` with more inputs (gradients sum their terms in one wide ``Add``).
-_MAX_OPERANDS = 32
-
-
-@node_rewriter([Elemwise])
-def _split_wide(fgraph: Any, node: Any) -> list | None:
-    """An ``Add`` or ``Mul`` of more than 32 inputs as a tree of narrower ones."""
-    if len(node.inputs) <= _MAX_OPERANDS or not isinstance(node.op.scalar_op, Add | Mul):
-        return None
-    inputs = list(node.inputs)
-    while len(inputs) > _MAX_OPERANDS:
-        inputs = [
-            node.op(*inputs[i : i + _MAX_OPERANDS]) if len(inputs[i : i + _MAX_OPERANDS]) > 1
-            else inputs[i]
-            for i in range(0, len(inputs), _MAX_OPERANDS)
-        ]  # fmt: skip
-    return [node.op(*inputs)]
-
-
-def split_wide_nodes(outputs: Sequence[Variable]) -> list[Variable]:
-    """``outputs`` with each ``Add`` or ``Mul`` of over 32 inputs split, for the Python linker."""
-    fgraph = FunctionGraph(outputs=list(outputs), clone=True, copy_inputs=False)
-    dfs_rewriter(_split_wide).rewrite(fgraph)
-    return list(fgraph.outputs)

@@ -21,22 +21,36 @@ Two rewrites produce scalar operations that the Python linker evaluates one elem
   excluded, like elementwise fusion (NumPy runs the unfused operations as ufuncs);
 - the stable forms the rewrites introduce (``softplus``, ``log1mexp``) and ``trigamma`` have no
   NumPy function: :func:`vectorise_scalar_ops` gives them one (:data:`VECTORISED`).
+
+And NumPy's ufuncs take at most 32 operands, while the canonical form of a long sum (a gradient,
+the information summed over many factors) is one wide ``Add``: the mode splits them last.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytensor.scalar.basic as psb
 import pytensor.scalar.math as psm
 from pytensor.compile.mode import Mode
-from pytensor.graph.basic import Apply
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.graph.rewriting.db import RewriteDatabaseQuery
 from pytensor.link.vm import VMLinker
 from pytensor.tensor.elemwise import Elemwise
 from scipy import special
 
-__all__ = ["LAPLACE_MODE", "LAPLACE_MODE_NAME", "ONE_SHOT_MODE", "VECTORISED", "resolve_mode"]
+__all__ = [
+    "LAPLACE_MODE",
+    "LAPLACE_MODE_NAME",
+    "ONE_SHOT_MODE",
+    "VECTORISED",
+    "resolve_mode",
+    "split_wide_nodes",
+]
 
 LAPLACE_MODE_NAME = "LAPLACE"
 
@@ -84,12 +98,42 @@ def vectorise_scalar_ops(fgraph, node: Apply):
 # in-place pass at 50.5 does), and before the last merge (100).
 _VECTORISE_POSITION = 99
 
+#: NumPy's ufuncs take at most 32 operands, so PyTensor's Python linker cannot run an
+#: ``Elemwise`` with more inputs (gradients sum their terms in one wide ``Add``).
+_MAX_OPERANDS = 32
+
+
+@node_rewriter([Elemwise])
+def _split_wide(fgraph: Any, node: Any) -> list | None:
+    """An ``Add`` or ``Mul`` of more than 32 inputs as a tree of narrower ones."""
+    if len(node.inputs) <= _MAX_OPERANDS or not isinstance(node.op.scalar_op, psb.Add | psb.Mul):
+        return None
+    inputs = list(node.inputs)
+    while len(inputs) > _MAX_OPERANDS:
+        inputs = [
+            node.op(*inputs[i : i + _MAX_OPERANDS]) if len(inputs[i : i + _MAX_OPERANDS]) > 1
+            else inputs[i]
+            for i in range(0, len(inputs), _MAX_OPERANDS)
+        ]  # fmt: skip
+    return [node.op(*inputs)]
+
+
+def split_wide_nodes(outputs: Sequence[Variable]) -> list[Variable]:
+    """``outputs`` with each ``Add`` or ``Mul`` of over 32 inputs split, for the Python linker."""
+    fgraph = FunctionGraph(outputs=list(outputs), clone=True, copy_inputs=False)
+    dfs_rewriter(_split_wide).rewrite(fgraph)
+    return list(fgraph.outputs)
+
+
 LAPLACE_MODE = Mode(
     VMLinker(use_cloop=False, c_thunks=False),
     RewriteDatabaseQuery(
         include=["canonicalize", "stabilize", "specialize", "merge"],
         exclude=["fusion", "local_pow_to_nested_squaring"],
-        extra_rewrites=[(dfs_rewriter(vectorise_scalar_ops), _VECTORISE_POSITION)],
+        extra_rewrites=[
+            (dfs_rewriter(vectorise_scalar_ops), _VECTORISE_POSITION),
+            (dfs_rewriter(_split_wide), _VECTORISE_POSITION + 0.5),
+        ],
     ),
 )
 

@@ -11,8 +11,8 @@ from pytensor.link.vm import VMLinker
 from pytensor.scalar import Add, Cast, Mul
 from pytensor.tensor.elemwise import Elemwise
 
+from pymc_fisher import compile_mode, fit_laplace
 from pymc_fisher.errors import NonFiniteLogDensityError
-from pymc_fisher.laplace import compile_mode, fit_laplace
 from pymc_fisher.laplace.graphs import laplace_functions
 
 

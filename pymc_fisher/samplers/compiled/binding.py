@@ -17,6 +17,9 @@ and :mod:`.drivers.select` self-tests a bound model against the reference before
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numba as nb
@@ -399,10 +402,36 @@ class Bound:
         """
         call = self._call.get(dispatcher)
         if call is None:
-            out = dispatcher(request)
-            self._call[dispatcher] = dispatcher.overloads[(nb.typeof(request),)].entry_point
-            return out
+            signature = (nb.typeof(request),)
+            with _compile_lock():
+                dispatcher.compile(signature)  # or loads it from the disk cache
+            call = self._call[dispatcher] = dispatcher.overloads[signature].entry_point
         return call(request)
+
+
+@contextlib.contextmanager
+def _compile_lock() -> Iterator[None]:
+    """Hold the kernel's compile lock: one process compiles, the others then load its cache.
+
+    Processes that start at once (test workers, a pool of chains) would each compile the
+    kernel (minutes of CPU each on a new machine); with the lock the first compiles and writes
+    the disk cache, the others wait for it and load. A lock that cannot be taken (no ``fcntl``,
+    a read-only cache directory) is skipped: each process then compiles for itself.
+    """
+    cached: Any = entry
+    try:
+        import fcntl
+
+        handle = open(Path(cached._cache._cache_path) / "pymc_fisher_kernel.lock", "a")  # noqa: SIM115
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _check(value: Any, like: Any, where: str) -> None:
