@@ -24,8 +24,9 @@ feel), which the sampler does not need. It is second order.
 
 Cost per step, with the model's one-call ``evaluate`` (log p, its gradient and G) and the
 metric-derivative reverse pass ``contract``: 3 evaluations (θ moves three times) and 3 passes
-when ``G_BB`` is constant (the funnel, centred Gaussian hierarchies), 5 when it varies; the first
-kick reuses the last one of the previous step (first same as last). A step's ``LeapfrogReport``
+when ``G_BB`` is constant (the funnel, centred Gaussian hierarchies), 6 when it varies (the
+A-kicks, and ``∇_A H`` of the end state, need their own); the first kick reuses the last one of
+the previous step (first same as last). A step's ``LeapfrogReport``
 counts both (``gradient_evaluations``).
 
 Numeric core: NumPy only.
