@@ -296,14 +296,6 @@ def test_eight_schools_centered_is_exact():
     _check(idata, checks)
 
 
-@pytest.mark.slow
-def test_funnel_no_u_turn_is_exact():
-    from tests.samplers.test_rmhmc_statistical import _check
-
-    idata = _sample(models.funnel(10), trajectory="nuts")
-    _check(idata, [("v", None, "mean", 0.0), ("v", None, "sd", 3.0)])
-
-
 def test_pm_sample_accepts_the_option():
     with models.funnel(4):
         idata = pm.sample(
