@@ -99,6 +99,7 @@ def run(name: str, integrator: str, chains: int, draws: int, tune: int, seed: in
         step = RMHMC(integrator=integrator, compiled=False)  # type: ignore[arg-type]
     evaluate, contract = Counted(step._compiled.evaluate), Counted(step._compiled.contract)
     step._compiled.evaluate, step._compiled.contract = evaluate, contract  # type: ignore[assignment]
+    step._kernel_cache = None  # built on the unwrapped functions by the start check
     kernel = step.kernel
     theta0 = step._start_theta
     grad_fn = _gradient_function(model)
