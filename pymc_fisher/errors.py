@@ -17,6 +17,7 @@ __all__ = [
     "NonFiniteLogDensityError",
     "NonFinitePointError",
     "NotPositiveDefiniteError",
+    "NotSemiSeparableError",
     "UnsupportedModelError",
 ]
 
@@ -58,6 +59,10 @@ class NotPositiveDefiniteError(FisherError, np.linalg.LinAlgError):
 
 class UnsupportedModelError(FisherError, NotImplementedError):
     """The model uses a construct this function cannot handle yet."""
+
+
+class NotSemiSeparableError(UnsupportedModelError):
+    """The blockwise integrator was asked of a metric that is not semi-separable."""
 
 
 class NonFiniteInformationError(FisherError, FloatingPointError):

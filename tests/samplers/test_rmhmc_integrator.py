@@ -161,8 +161,8 @@ def test_reverse_check_rejects_a_reverse_that_lands_elsewhere(monkeypatch):
     start = integrator_state(system, system.evaluate(np.array([0.3, -0.2])), np.array([1.0, 0.5]))
     real = trajectory._substeps
 
-    def elsewhere(system, state, step_size, k, options):
-        new, report = real(system, state, step_size, k, options)
+    def elsewhere(system, state, step_size, k, options, *leapfrog):
+        new, report = real(system, state, step_size, k, options, *leapfrog)
         if step_size < 0:  # the reverse: land 1e-3 off, as at a spurious root
             moved = new.position._replace(theta=new.position.theta + 1e-3)
             new = new._replace(position=moved)

@@ -15,6 +15,7 @@ __all__ = [
     "DIVERGENCE_KINDS",
     "EMPTY_MATRIX",
     "EMPTY_VECTOR",
+    "BlockSplit",
     "DivergenceKind",
     "IntegratorState",
     "LeapfrogReport",
@@ -98,6 +99,27 @@ class RiemannianSystem(NamedTuple):
 
     evaluate: Callable[[np.ndarray], PositionPoint | str]
     contract: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class BlockSplit(NamedTuple):
+    """A split of θ under which ``G`` is semi-separable (Zhang & Sutton 2014).
+
+    ``G_AB = 0``, ``G_AA`` depends on ``θ_B`` only, ``G_BB`` on ``θ_A`` only or on nothing
+    (:func:`pymc_fisher.fisher.structure.semi_separable_structure` finds it on the graph).
+
+    Attributes
+    ----------
+    latent
+        Indices of the block A in θ (sorted).
+    hyper
+        Indices of the block B in θ (sorted; may be empty when ``G`` is constant).
+    hyper_metric_varies
+        Whether ``G_BB`` depends on ``θ_A`` (else the A-kicks need no metric-derivative pass).
+    """
+
+    latent: np.ndarray
+    hyper: np.ndarray
+    hyper_metric_varies: bool = True
 
 
 class IntegratorState(NamedTuple):

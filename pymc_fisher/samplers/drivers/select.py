@@ -16,8 +16,10 @@ from pymc_fisher.samplers.compiled.binding import NoKernelError
 from pymc_fisher.samplers.compiled.kernel import compiled_kernel
 from pymc_fisher.samplers.core.kernel import Kernel, KernelFallbackWarning
 from pymc_fisher.samplers.core.options import SolverOptions
+from pymc_fisher.samplers.core.types import BlockSplit
 from pymc_fisher.samplers.drivers.model import object_mode_ops, reference_system
 from pymc_fisher.samplers.metric.operations import Metric
+from pymc_fisher.samplers.reference.blockwise import blockwise_kernel
 from pymc_fisher.samplers.reference.kernel import reference_kernel
 
 __all__ = ["make_kernel"]
@@ -71,7 +73,12 @@ def _agrees(a: Kernel, b: Kernel, theta: np.ndarray, options: SolverOptions) -> 
 
 
 def make_kernel(
-    compiled: Any, metric: Metric, theta: np.ndarray, *, prefer: Literal["compiled", "reference"]
+    compiled: Any,
+    metric: Metric,
+    theta: np.ndarray,
+    *,
+    prefer: Literal["compiled", "reference"],
+    split: BlockSplit | None = None,
 ) -> Kernel:
     """The compiled kernel where it runs the model as the reference does, else the reference.
 
@@ -89,7 +96,13 @@ def make_kernel(
         A point where the two kernels are compared (one leapfrog step).
     prefer
         ``"reference"`` builds the reference only.
+    split
+        The blocks of a semi-separable metric: the blockwise leapfrog
+        (:mod:`~.reference.blockwise`), which has no compiled twin yet, so the reference runs it
+        whatever ``prefer`` says.
     """
+    if split is not None:
+        return blockwise_kernel(reference_system(compiled, metric), split)
     reference = reference_kernel(reference_system(compiled, metric))
     if prefer == "reference":
         return reference

@@ -29,6 +29,7 @@ from pymc_fisher.errors import (
     DiscreteVariableError,
     NonFiniteLogDensityError,
     NotPositiveDefiniteError,
+    NotSemiSeparableError,
 )
 from pymc_fisher.samplers.adaptation.integration_time import (
     INITIAL_INTEGRATION_TIME,
@@ -37,7 +38,7 @@ from pymc_fisher.samplers.adaptation.integration_time import (
 from pymc_fisher.samplers.core.chain import ChainSettings, ChainState
 from pymc_fisher.samplers.core.kernel import Kernel
 from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
-from pymc_fisher.samplers.core.types import NutsInfo, PositionPoint
+from pymc_fisher.samplers.core.types import BlockSplit, NutsInfo, PositionPoint
 from pymc_fisher.samplers.drivers.model import compile_model
 from pymc_fisher.samplers.drivers.select import make_kernel
 from pymc_fisher.samplers.metric.operations import direct_metric, softabs_metric
@@ -108,6 +109,15 @@ class RMHMC(ArrayStepShared):
         ``"softabs"``: Betancourt's SoftAbs of the Hessian of ``-log p``; ``"hessian"``: the
         Hessian of ``-log p`` itself (must stay positive definite); or a callable taking the
         raveled θ (a PyTensor vector, the step's variables in order) and returning ``G(θ)``.
+    integrator
+        ``"implicit"`` (default): the generalized leapfrog (Girolami & Calderhead 2011), with
+        implicit solves, for any metric. ``"blockwise"``: the explicit alternating blockwise
+        leapfrog (Zhang & Sutton 2014; :mod:`~.reference.blockwise`) for a ``"fisher"`` metric
+        that is semi-separable on the model's graph (:func:`~pymc_fisher.fisher.structure.\
+semi_separable_structure`: the funnel, centred Gaussian hierarchies); no fixed point, exactly
+        reversible and volume-preserving; it runs in the NumPy reference (no compiled twin
+        yet). ``"auto"``: ``"blockwise"`` where the structure exists, else ``"implicit"``.
+        ``structure`` holds the split found (``None`` for the implicit integrator).
     trajectory
         ``"fixed"``: integration time ``path_length`` per transition; ``"nuts"``: the
         Riemannian No-U-Turn trajectory (multinomial, generalized criterion of Betancourt 2013;
@@ -156,6 +166,8 @@ class RMHMC(ArrayStepShared):
 
     Raises
     ------
+    NotSemiSeparableError
+        If ``integrator="blockwise"`` and the metric is not ``"fisher"`` or not semi-separable.
     DiscreteVariableError
         If a variable to sample is discrete (combine RMHMC with a PyMC step for it).
     NonFiniteLogDensityError
@@ -220,6 +232,7 @@ class RMHMC(ArrayStepShared):
         vars: Sequence[TensorVariable] | None = None,
         *,
         metric: Literal["fisher", "softabs", "hessian"] | Callable = "fisher",
+        integrator: Literal["implicit", "blockwise", "auto"] = "implicit",
         trajectory: Literal["fixed", "nuts"] = "fixed",
         path_length: float | Literal["auto"] = "auto",
         target_accept: float = 0.9,
@@ -241,9 +254,13 @@ class RMHMC(ArrayStepShared):
             raise ValueError(f"trajectory={trajectory!r}: use 'fixed' or 'nuts'.")
         if path_length != "auto" and (isinstance(path_length, str) or not path_length > 0):
             raise ValueError(f"path_length={path_length!r}: use 'auto' or a positive number.")
+        if integrator not in ("implicit", "blockwise", "auto"):
+            raise ValueError(f"integrator={integrator!r}: use 'implicit', 'blockwise' or 'auto'.")
         vars = self._continuous_vars(model, vars)
         if initial_point is None:
             initial_point = model.initial_point()
+        self.structure = self._structure(model, vars, initial_point, metric, integrator)
+        self.integrator = "implicit" if self.structure is None else "blockwise"
         self._model = model
         self.metric_name = metric if isinstance(metric, str) else "callable"
         self._compiled = compile_model(model, vars, initial_point, metric)
@@ -280,6 +297,45 @@ class RMHMC(ArrayStepShared):
     # -- set-up ----------------------------------------------------------------------------
 
     @staticmethod
+    def _structure(
+        model: pm.Model,
+        vars: Sequence[Any],
+        point: dict[str, np.ndarray],
+        metric: Any,
+        integrator: str,
+    ) -> Any:
+        """The semi-separable split the blockwise integrator runs on, or ``None``."""
+        if integrator == "implicit" or (integrator == "auto" and metric != "fisher"):
+            return None
+        names = [v.name for v in vars]
+        if metric != "fisher":
+            raise NotSemiSeparableError(
+                f"integrator='blockwise' needs metric='fisher' (the whole-graph information, "
+                f"whose structure is read from the model), got metric={metric!r}. Use "
+                f"integrator='implicit'."
+            )
+        from pymc_fisher.fisher.structure import semi_separable_structure
+
+        shapes = {name: np.shape(value) for name, value in point.items()}
+        structure = semi_separable_structure(model, names, shapes=shapes)
+        if structure is None and integrator == "blockwise":
+            raise NotSemiSeparableError(
+                f"The Fisher metric of variables {names} is not semi-separable: no split into "
+                "blocks A and B has G_AB = 0 with G_AA depending on B only and G_BB on A only "
+                "(pymc_fisher.fisher.structure.information_dependencies shows which block "
+                "depends on what). Use integrator='implicit' (or 'auto')."
+            )
+        return structure
+
+    @property
+    def split(self) -> BlockSplit | None:
+        """The blocks the integrator alternates between (``None`` for the implicit one)."""
+        s = self.structure
+        if s is None:
+            return None
+        return BlockSplit(s.latent_index, s.hyper_index, bool(s.hyper_depends_on))
+
+    @staticmethod
     def _continuous_vars(model: pm.Model, vars: Sequence[Any] | None) -> list:
         if vars is None:
             vars = model.continuous_value_vars
@@ -304,7 +360,7 @@ class RMHMC(ArrayStepShared):
         if self._kernel_cache is None:
             theta = self._start_theta
             self._kernel_cache = make_kernel(
-                self._compiled, self._metric, theta, prefer=self._prefer
+                self._compiled, self._metric, theta, prefer=self._prefer, split=self.split
             )
         return self._kernel_cache
 

@@ -8,6 +8,8 @@ Numeric core: NumPy only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from pymc_fisher.samplers.core.options import LANDING_TOLERANCE, MAX_HALVINGS, SolverOptions
@@ -23,10 +25,20 @@ from pymc_fisher.samplers.metric.operations import condition_number
 from pymc_fisher.samplers.reference.integrator import generalized_leapfrog, integrator_state
 
 __all__ = [
+    "Leapfrog",
     "integrate",
     "returns_to",
     "subdivided_leapfrog",
     "transition",
+]
+
+
+#: ``(system, state, signed step size, options) -> (state, report)``: one integrator step
+#: (:func:`~.reference.integrator.generalized_leapfrog`, or the blockwise leapfrog of
+#: :mod:`~.reference.blockwise`).
+Leapfrog = Callable[
+    [RiemannianSystem, IntegratorState, float, SolverOptions],
+    tuple[IntegratorState, LeapfrogReport],
 ]
 
 
@@ -36,6 +48,7 @@ def _substeps(
     step_size: float,
     k: int,
     options: SolverOptions,
+    leapfrog: Leapfrog = generalized_leapfrog,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """``k`` leapfrog steps of ``step_size / k``, stopping at the first failure.
 
@@ -46,7 +59,7 @@ def _substeps(
     total = LeapfrogReport("none", 0, 0, 0.0, 0)
     current = state
     for _ in range(k):
-        new, report = generalized_leapfrog(system, current, step_size / k, options)
+        new, report = leapfrog(system, current, step_size / k, options)
         total = _add(total, report)
         if report.divergence != "none":
             return state, total
@@ -65,6 +78,7 @@ def subdivided_leapfrog(
     state: IntegratorState,
     step_size: float,
     options: SolverOptions,
+    leapfrog: Leapfrog = generalized_leapfrog,
 ) -> tuple[IntegratorState, LeapfrogReport]:
     """A leapfrog step that survives a failed implicit solve by halving, reversibly.
 
@@ -93,24 +107,24 @@ def subdivided_leapfrog(
         As :func:`~.reference.integrator.generalized_leapfrog`, with the iterations and evaluations
         of every attempt (the failed ones and the reversibility check included).
     """
-    new, report = _substeps(system, state, step_size, 1, options)
+    new, report = _substeps(system, state, step_size, 1, options, leapfrog)
     k = 1
     spent = report
     while _retry(report.divergence) and k < 2**MAX_HALVINGS:
         k *= 2
-        new, report = _substeps(system, state, step_size, k, options)
+        new, report = _substeps(system, state, step_size, k, options, leapfrog)
         spent = _add(spent, report)
     if report.divergence != "none" or (k == 1 and not options.reverse_check):
         return new, spent._replace(divergence=report.divergence)
     k_back = 1
     while k_back < k:
-        _, back = _substeps(system, new, -step_size, k_back, options)
+        _, back = _substeps(system, new, -step_size, k_back, options, leapfrog)
         spent = _add(spent, back)
         if not _retry(back.divergence):
             return state, spent._replace(divergence="reversal")
         k_back *= 2
     if options.reverse_check:  # the reverse with k substeps must succeed, and land at the start
-        returned, back = _substeps(system, new, -step_size, k, options)
+        returned, back = _substeps(system, new, -step_size, k, options, leapfrog)
         spent = _add(spent, back)
         if back.divergence != "none" or not returns_to(returned, state, options.tol):
             return state, spent._replace(divergence="reversal")
@@ -155,6 +169,7 @@ def integrate(
     step_size: float,
     n_steps: int,
     options: SolverOptions,
+    leapfrog: Leapfrog = generalized_leapfrog,
 ) -> tuple[IntegratorState, DivergenceKind, int, int, float, int]:
     """Take ``n_steps`` subdivided generalized-leapfrog steps, stopping at the first divergence.
 
@@ -169,7 +184,7 @@ def integrate(
     residual = 0.0
     evals = 0
     for i in range(n_steps):
-        new, report = subdivided_leapfrog(system, state, step_size, options)
+        new, report = subdivided_leapfrog(system, state, step_size, options, leapfrog)
         iterations += report.momentum_iterations + report.position_iterations
         residual = max(residual, report.residual)
         evals += report.gradient_evaluations
@@ -190,6 +205,7 @@ def transition(
     step_size: float,
     n_steps: int,
     options: SolverOptions,
+    leapfrog: Leapfrog = generalized_leapfrog,
 ) -> tuple[PositionPoint, TransitionInfo]:
     """One Riemannian HMC transition with a fixed number of steps, given its random numbers.
 
@@ -207,6 +223,8 @@ def transition(
         Integration step size and number of steps.
     options
         The implicit solves and the divergence threshold.
+    leapfrog
+        The integrator (default: the generalized leapfrog).
 
     Returns
     -------
@@ -222,7 +240,7 @@ def transition(
     p0 = point.metric.sqrt @ z
     start = integrator_state(system, point, p0)
     end, kind, steps, iterations, residual, evals = integrate(
-        system, start, step_size, n_steps, options
+        system, start, step_size, n_steps, options, leapfrog
     )
     evals += 1  # the reverse pass of integrator_state
     if kind != "none":
