@@ -22,8 +22,9 @@ Two rewrites produce scalar operations that the Python linker evaluates one elem
 - the stable forms the rewrites introduce (``softplus``, ``log1mexp``) and ``trigamma`` have no
   NumPy function: :func:`vectorise_scalar_ops` gives them one (:data:`VECTORISED`).
 
-And NumPy's ufuncs take at most 32 operands, while the canonical form of a long sum (a gradient,
-the information summed over many factors) is one wide ``Add``: the mode splits them last.
+And NumPy's ufuncs take at most 32 operands (the output included), while the canonical form of a
+long sum (a gradient, the information summed over many factors) is one wide ``Add``: the mode
+splits them last.
 """
 
 from __future__ import annotations
@@ -98,14 +99,14 @@ def vectorise_scalar_ops(fgraph, node: Apply):
 # in-place pass at 50.5 does), and before the last merge (100).
 _VECTORISE_POSITION = 99
 
-#: NumPy's ufuncs take at most 32 operands, so PyTensor's Python linker cannot run an
-#: ``Elemwise`` with more inputs (gradients sum their terms in one wide ``Add``).
-_MAX_OPERANDS = 32
+#: NumPy's ufuncs take at most 32 operands, the output included, so PyTensor's Python linker
+#: cannot run an ``Elemwise`` with more than 31 inputs (gradients sum their terms in one ``Add``).
+_MAX_OPERANDS = 31
 
 
 @node_rewriter([Elemwise])
 def _split_wide(fgraph: Any, node: Any) -> list | None:
-    """An ``Add`` or ``Mul`` of more than 32 inputs as a tree of narrower ones."""
+    """An ``Add`` or ``Mul`` of more than 31 inputs as a tree of narrower ones."""
     if len(node.inputs) <= _MAX_OPERANDS or not isinstance(node.op.scalar_op, psb.Add | psb.Mul):
         return None
     inputs = list(node.inputs)
@@ -119,7 +120,7 @@ def _split_wide(fgraph: Any, node: Any) -> list | None:
 
 
 def split_wide_nodes(outputs: Sequence[Variable]) -> list[Variable]:
-    """``outputs`` with each ``Add`` or ``Mul`` of over 32 inputs split, for the Python linker."""
+    """``outputs`` with each ``Add`` or ``Mul`` of over 31 inputs split, for the Python linker."""
     fgraph = FunctionGraph(outputs=list(outputs), clone=True, copy_inputs=False)
     dfs_rewriter(_split_wide).rewrite(fgraph)
     return list(fgraph.outputs)

@@ -6,6 +6,7 @@ import weakref
 import cloudpickle
 import numpy as np
 import pymc as pm
+import pytest
 
 import pymc_fisher as pmf
 from pymc_fisher.compile import cached, shape_signature
@@ -68,3 +69,17 @@ def test_a_pickled_model_carries_no_compiled_function():
     assert copy._pymc_fisher_cache.entries == {}
     info = pmf.fisher_information(copy, {"theta": np.zeros(3)})
     np.testing.assert_allclose(np.diag(info.values), [1.0, 4.0, 9.0])
+
+
+@pytest.mark.parametrize("terms", [31, 32, 40, 100])
+def test_the_one_shot_mode_runs_sums_wider_than_numpy_ufuncs_take(terms):
+    # NumPy's ufuncs take 32 operands, the output included: a canonical Add of 32 inputs or
+    # more cannot run on PyTensor's Python VM unless the mode splits it
+    import pytensor.tensor as pt
+
+    from pymc_fisher.compile import compile_function
+
+    xs = [pt.dscalar(f"x{i}") for i in range(terms)]
+    fn = compile_function(xs, pt.add(*xs) * pt.mul(*[1.0 + x for x in xs]))
+    values = np.linspace(0.01, 0.02, terms)
+    np.testing.assert_allclose(fn(*values), values.sum() * np.prod(1.0 + values), rtol=1e-13)
