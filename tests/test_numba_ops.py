@@ -47,6 +47,7 @@ def test_trigamma_and_its_derivative_compile_without_object_mode():
     np.testing.assert_allclose(grad, special.polygamma(2, values), rtol=1e-14)
 
 
+@pytest.mark.slow  # compiles a model's third derivatives in Numba: a minute on a new machine
 def test_rmhmc_on_a_local_rule_with_trigamma_runs_the_compiled_kernel():
     # the Dirichlet-multinomial's expected information is the local rule (trigammas of a · c)
     with pm.Model():
@@ -93,6 +94,7 @@ def gp_poisson_model() -> pm.Model:
     return model
 
 
+@pytest.mark.slow  # compiles a model's third derivatives in Numba: a minute on a new machine
 def test_rmhmc_on_a_latent_gaussian_process_runs_the_compiled_kernel():
     with gp_poisson_model(), warnings.catch_warnings():
         warnings.simplefilter("error")  # a KernelFallbackWarning fails the test

@@ -50,7 +50,13 @@ def _functions(model: pm.Model, new: pm.Model):
     return new_fn, old_fn, mg
 
 
-@pytest.mark.parametrize("name", MODELS)
+#: The largest graphs (15-30 s each on a new machine) run in the slow tier.
+LARGE = {"radon_centered", "dirichlet_multinomial", "ordinal_regression"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.slow] if n in LARGE else []) for n in MODELS]
+)
 def test_log_density_is_the_original_plus_the_log_jacobian(name: str) -> None:
     model = CORPUS[name].build()
     new = pmf.reparametrize(model)

@@ -100,9 +100,18 @@ _LKJ = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=_LKJ) if n == "LKJCholeskyCov" else n for n in MODELS]
-)
+#: Each model compiles its metric's derivative in Numba, 5-60 s on a new machine: the default
+#: tier keeps these, the slow tier runs every family.
+DEFAULT_TIER = {"HalfStudentT", "Uniform-fixed", "Uniform-parameter-bounds", "GaussianRandomWalk"}
+
+
+def _marks(name: str) -> list:
+    if name == "LKJCholeskyCov":
+        return _LKJ
+    return [] if name in DEFAULT_TIER else [pytest.mark.slow]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in MODELS])
 def test_rmhmc_constructs_and_its_metric_is_positive_definite(name: str) -> None:
     model = MODELS[name]()
     with model:
