@@ -68,6 +68,25 @@ def _hierarchical(y: np.ndarray) -> pm.Model:
     return model
 
 
+def _count_ranks(counts: dict, draws: list, mu: float, tau: float, theta: np.ndarray) -> None:
+    """Add the rank of each true parameter among the thinned draws to its histogram."""
+    ranks = {
+        "mu": sum(float(d["mu"]) < mu for d in draws),
+        "tau": sum(float(d["tau_log__"]) < np.log(tau) for d in draws),
+        "theta0": sum(float(d["theta"][0]) < theta[0] for d in draws),
+    }
+    for k, r in ranks.items():
+        counts[k][r] += 1
+
+
+def _assert_uniform(counts: dict) -> None:
+    """A chi-square test of each rank histogram against the uniform, at ``SBC_ALPHA``."""
+    expected = N_REPLICATIONS / (L_RANKS + 1)
+    critical = chi2.ppf(1.0 - SBC_ALPHA, L_RANKS)
+    stats = {k: float(np.sum((c - expected) ** 2 / expected)) for k, c in counts.items()}
+    assert all(s < critical for s in stats.values()), (stats, critical, counts)
+
+
 def test_simulation_based_calibration():
     rng = np.random.default_rng(20261122)
     model = _hierarchical(np.zeros(3))
@@ -91,17 +110,8 @@ def test_simulation_based_calibration():
             q, _ = step.astep(q)
             if i >= TUNE and (i - TUNE + 1) % THIN == 0:
                 draws.append(DictToArrayBijection.rmap(q))
-        ranks = {
-            "mu": sum(float(d["mu"]) < mu for d in draws),
-            "tau": sum(float(d["tau_log__"]) < np.log(tau) for d in draws),
-            "theta0": sum(float(d["theta"][0]) < theta[0] for d in draws),
-        }
-        for k, r in ranks.items():
-            counts[k][r] += 1
-    expected = N_REPLICATIONS / (L_RANKS + 1)
-    critical = chi2.ppf(1.0 - SBC_ALPHA, L_RANKS)
-    stats = {k: float(np.sum((c - expected) ** 2 / expected)) for k, c in counts.items()}
-    assert all(s < critical for s in stats.values()), (stats, critical, counts)
+        _count_ranks(counts, draws, mu, tau, theta)
+    _assert_uniform(counts)
 
 
 def test_simulation_based_calibration_of_the_default_configuration():
@@ -133,14 +143,5 @@ def test_simulation_based_calibration_of_the_default_configuration():
         assert done == tune + n
         kept = [DictToArrayBijection.rmap(q._replace(data=arrays.theta[tune + i]))
                 for i in range(THIN - 1, n, THIN)]  # fmt: skip
-        ranks = {
-            "mu": sum(float(d["mu"]) < mu for d in kept),
-            "tau": sum(float(d["tau_log__"]) < np.log(tau) for d in kept),
-            "theta0": sum(float(d["theta"][0]) < theta[0] for d in kept),
-        }
-        for k, r in ranks.items():
-            counts[k][r] += 1
-    expected = N_REPLICATIONS / (L_RANKS + 1)
-    critical = chi2.ppf(1.0 - SBC_ALPHA, L_RANKS)
-    stats = {k: float(np.sum((c - expected) ** 2 / expected)) for k, c in counts.items()}
-    assert all(s < critical for s in stats.values()), (stats, critical, counts)
+        _count_ranks(counts, kept, mu, tau, theta)
+    _assert_uniform(counts)

@@ -294,3 +294,13 @@ def test_interrupt_on_the_process_path_returns_what_was_drawn(monkeypatch):
     assert idata.attrs["interrupted"] == 1
     assert np.isfinite(idata.posterior["v"].values).all()
     assert (idata.sample_stats["tree_depth"] > 0).all()  # real No-U-Turn draws, not zeros
+
+
+def test_no_u_turn_chains_build_trees_whichever_kernel_runs():
+    # the compiled kernel's chain loop runs fixed trajectories only: a No-U-Turn chain runs the
+    # Python loop over the compiled leapfrog (it ran fixed trajectories before)
+    idata = pmf.sample(
+        20, tune=10, chains=1, cores=1, model=funnel(3), random_seed=4, trajectory="nuts",
+        **RMHMC_RUN,
+    )  # fmt: skip
+    assert (idata.sample_stats["tree_depth"] > 0).all()

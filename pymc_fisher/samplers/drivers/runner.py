@@ -25,6 +25,7 @@ import threading
 import time
 import warnings
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from typing import Any, NamedTuple
 
 import cloudpickle
@@ -33,6 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from pymc_fisher.samplers.core.chain import ChainArrays, ChainSettings, ChainState
 from pymc_fisher.samplers.core.kernel import KernelFallbackWarning
+from pymc_fisher.samplers.transitions.iteration import run_chain
 
 __all__ = ["ChainOutcome", "run_chains"]
 
@@ -99,7 +101,9 @@ def run_chains(
     threaded = kernel.name == "compiled" and not settings.nuts
     if not threaded and cores == 1:
         # the chain loop holds the GIL: with one core a pool of processes buys nothing
-        return _run_here(kernel, states, settings, rngs, arrays, progress, stop, failed)
+        return _run_here(
+            _chain_loop(kernel, settings), states, settings, rngs, arrays, progress, stop, failed
+        )
     done = [0] * len(states)
     phases = [(0.0, 0.0)] * len(states)
     bar = ChainProgress(len(states), settings.tune + settings.draws, settings.tune, enabled=show)
@@ -154,8 +158,17 @@ def run_chains(
     return ChainOutcome(done, phases, time.thread_time() - main, interrupted)
 
 
+def _chain_loop(kernel: Any, settings: ChainSettings) -> Any:
+    """The kernel's whole-chain loop, or the Python loop where the compiled one cannot go.
+
+    The compiled loop runs fixed trajectories only; a No-U-Turn chain runs the Python loop over
+    the kernel's (compiled) leapfrog steps.
+    """
+    return partial(run_chain, kernel) if settings.nuts else kernel.chain
+
+
 def _run_here(
-    kernel: Any,
+    chain: Any,
     states: list[ChainState | None],
     settings: ChainSettings,
     rngs: list[np.random.Generator],
@@ -174,7 +187,7 @@ def _run_here(
             continue
         try:
             done[c], phases[c] = _phases(
-                kernel.chain, state, settings, rngs[c], arrays[c], progress[c], stop
+                chain, state, settings, rngs[c], arrays[c], progress[c], stop
             )
         except KeyboardInterrupt:
             interrupted = True
@@ -303,4 +316,5 @@ def _process_chain(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KernelFallbackWarning)  # said once, in the parent
         kernel = step.kernel
-    return _phases(kernel.chain, state, settings, rng, arrays, progress[layout.chain], stop)
+    chain = _chain_loop(kernel, settings)
+    return _phases(chain, state, settings, rng, arrays, progress[layout.chain], stop)
