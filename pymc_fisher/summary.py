@@ -141,35 +141,41 @@ def _information(model, point, notes, **kwargs) -> np.ndarray | None:
         return None
 
 
+class _Informations(NamedTuple):
+    """The information matrices a summary reads (``None`` where one is unavailable)."""
+
+    observed: np.ndarray | None
+    expected: np.ndarray | None
+    observed_likelihood: np.ndarray | None
+
+
 def _observed_and_expected(
     model: pm.Model, point: Mapping[str, np.ndarray], include_prior: bool, notes: list[str]
-) -> tuple[np.ndarray | None, np.ndarray | None]:
+) -> _Informations:
     """Observed and expected information, of the likelihood or of the posterior.
 
     The expectation is over the data only: ``E_y[−∇² log p(y, θ)] = I_lik(θ) − ∇² log p(θ)``,
     so the prior enters through its own curvature (observed posterior minus observed
-    likelihood information); the prior of a ``pm.Flat`` parameter contributes zero.
+    likelihood information); the prior of a ``pm.Flat`` parameter contributes zero. The
+    likelihood's observed information comes too: it says what the data identify.
     """
     obs_lik = _information(model, point, notes, kind="observed", include_prior=False)
     exp_lik = _information(model, point, notes, kind="expected", include_prior=False)
     if not include_prior:
-        return obs_lik, exp_lik
+        return _Informations(obs_lik, exp_lik, obs_lik)
     obs_post = _information(model, point, notes, kind="observed", include_prior=True)
     if obs_post is None or obs_lik is None or exp_lik is None:
-        return obs_post, None
-    return obs_post, exp_lik + (obs_post - obs_lik)
+        return _Informations(obs_post, None, obs_lik)
+    return _Informations(obs_post, exp_lik + (obs_post - obs_lik), obs_lik)
 
 
-def _likelihood_null_space(
-    model: pm.Model, point: Mapping[str, np.ndarray], labels: list[str], rtol: float
-) -> np.ndarray:
-    """The directions the likelihood's observed information does not identify (columns)."""
-    scratch: list[str] = []  # a missing likelihood information is noted by the caller already
-    information = _information(model, point, scratch, kind="observed", include_prior=False)
-    if information is None:
-        return np.zeros((len(labels), 0))
-    spec = spectrum(information, rtol)
-    return spec.null_space if spec.eigenvalues[0] >= -spec.tolerance else np.zeros((len(labels), 0))
+def _null_space(information: np.ndarray | None, size: int, rtol: float) -> np.ndarray:
+    """The directions ``information`` does not identify (columns; none where it is missing)."""
+    if information is not None:
+        spec = spectrum(information, rtol)
+        if spec.eigenvalues[0] >= -spec.tolerance:
+            return spec.null_space
+    return np.zeros((size, 0))
 
 
 def _model_and_fit(
@@ -280,7 +286,9 @@ def summary(
     point = mg.layout.unravel(theta)
     labels, estimate, grads = delta_jacobian(model, theta)
 
-    observed, expected = _observed_and_expected(model, point, include_prior, notes)
+    observed, expected, observed_likelihood = _observed_and_expected(
+        model, point, include_prior, notes
+    )
     empirical = _information(model, point, notes, kind="empirical")
     rtol = default_rtol(model)
     params = list(mg.layout.labels)
@@ -303,7 +311,7 @@ def summary(
         else:
             sandwich = _sandwich(observed, empirical)
         cov_sand = _Covariance(sandwich, cov_obs.null_space)
-    null = _likelihood_null_space(model, point, params, rtol)
+    null = _null_space(observed_likelihood, len(params), rtol)
     identified = ~_touches(grads, null, rtol)
     if include_prior and not np.all(identified):
         rows = [label for label, ok in zip(labels, identified, strict=True) if not ok]
@@ -361,7 +369,7 @@ def _mcmc_columns(
     unconstrained, _ = resolve_point(model, free_means)
     theta = mg.layout.ravel(unconstrained)
     _, _, grads = delta_jacobian(model, theta)
-    _, expected = _observed_and_expected(model, unconstrained, include_prior, notes)
+    expected = _observed_and_expected(model, unconstrained, include_prior, notes).expected
     params = list(mg.layout.labels)
     rtol = default_rtol(model)
     cov = None if expected is None else _covariance(expected, params, "expected", rtol, notes)

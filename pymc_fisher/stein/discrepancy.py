@@ -141,7 +141,9 @@ def stein_discrepancy(
     """
     model = pm.modelcontext(model)
     draws = unconstrained_draws(model, idata, max_draws=max_draws, who="stein_discrepancy")
-    metric = resolve_metric(preconditioner, draws.theta, draws.scores, draws.logp, draws.functions)
+    metric = resolve_metric(
+        preconditioner, draws.theta, draws.scores, draws.logp, draws.labels, draws.model
+    )
     white = whiten(draws.theta, draws.scores, metric.matrix)
     sums = kernel_sums(white.points, white.scores, c=c, beta=beta)
     posterior: Any = idata["posterior"]  # type: ignore[index]

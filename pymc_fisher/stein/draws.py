@@ -21,15 +21,10 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.variable import TensorVariable
 
 from pymc_fisher.compile import cached, compile_function
-from pymc_fisher.compile_mode import LAPLACE_MODE_NAME, resolve_mode
 from pymc_fisher.errors import DrawsMismatchError, MissingGroupError, NonFiniteLogDensityError
-from pymc_fisher.fisher.model_graph import ModelGraph
+from pymc_fisher.fisher.model_graph import ModelGraph, graph_of
 from pymc_fisher.fisher.points import forward_graphs
-from pymc_fisher.laplace.graphs import (
-    LaplaceFunctions,
-    _parameter_checks_as_switches,
-    laplace_functions,
-)
+from pymc_fisher.laplace.graphs import _parameter_checks_as_switches
 from pymc_fisher.validation import check_continuous
 
 __all__ = [
@@ -62,8 +57,8 @@ class UnconstrainedDraws(NamedTuple):
         Where each row came from.
     labels
         The labels of θ's entries (``sigma_log__``, ``beta[0]``).
-    functions
-        The model's compiled Laplace functions (mode and curvature for the preconditioner).
+    model
+        The model (its Laplace functions give the ``"information"`` preconditioner).
     """
 
     theta: np.ndarray
@@ -71,7 +66,7 @@ class UnconstrainedDraws(NamedTuple):
     logp: np.ndarray
     layout: DrawLayout
     labels: tuple[str, ...]
-    functions: LaplaceFunctions
+    model: pm.Model
 
 
 def posterior_group(idata: Any, *, who: str) -> xr.Dataset:
@@ -152,9 +147,7 @@ def _forward_function(model: pm.Model):
     rows = cast(list[Any], vectorize_graph(outputs, cast_in))
     flat = [pt.as_tensor(r).reshape((r.shape[0], -1)).astype("float64") for r in rows]
     theta = pt.concatenate(flat, axis=1) if flat else pt.zeros((batched[0].shape[0], 0))
-    # The Laplace fit's mode: no code generation (a few elementwise maps, called once per use)
-    mode = resolve_mode(LAPLACE_MODE_NAME)
-    return compile_function(batched, theta, name="stein_to_unconstrained", mode=mode)
+    return compile_function(batched, theta, name="stein_to_unconstrained")
 
 
 def _score_function(model: pm.Model, mg: ModelGraph):
@@ -168,9 +161,8 @@ def _score_function(model: pm.Model, mg: ModelGraph):
     [logp] = _parameter_checks_as_switches(model, [mg.logp()])
     batched = cast(TensorVariable, vectorize_graph(logp, {mg.theta: rows}))
     scores = cast(TensorVariable, pt.grad(pt.sum(batched), rows))
-    mode = resolve_mode(LAPLACE_MODE_NAME)
     with model:  # check_bounds from the model in context, as the Laplace functions compile
-        return compile_function([rows], [batched, scores], name="stein_scores", mode=mode)
+        return compile_function([rows], [batched, scores], name="stein_scores")
 
 
 def unconstrained_draws(
@@ -195,7 +187,7 @@ def unconstrained_draws(
     ds = posterior_group(idata, who=who)
     _check_variables(model, ds)
     layout = even_thinning(ds.sizes["chain"], ds.sizes["draw"], max_draws)
-    fns = laplace_functions(model, jacobian=True, curvature="observed")
+    mg = graph_of(model, "unconstrained")
     names = [rv.name for rv in model.free_RVs]
     chosen = ds[names].isel(
         chain=xr.DataArray(layout.chain, dims="row"), draw=xr.DataArray(layout.draw, dims="row")
@@ -205,7 +197,7 @@ def unconstrained_draws(
         forward(*[np.asarray(chosen[n].transpose("row", ...).values, float) for n in names]),
         dtype=float,
     )
-    score_fn = cached(model, "stein_scores", lambda: _score_function(model, fns.mg))
+    score_fn = cached(model, "stein_scores", lambda: _score_function(model, mg))
     with np.errstate(all="ignore"):  # a draw outside the support: -inf, reported below
         logp, scores = (np.asarray(a, dtype=float) for a in score_fn(theta))
     bad = np.flatnonzero(~(np.isfinite(logp) & np.all(np.isfinite(scores), axis=1)))
@@ -214,7 +206,7 @@ def unconstrained_draws(
         raise NonFiniteLogDensityError(
             f"The log-density or its gradient is not finite at {bad.size} draw(s), first at "
             f"chain {int(layout.chain[i])}, draw {int(layout.draw[i])} (unconstrained "
-            f"{dict(zip(fns.mg.layout.labels, theta[i].round(4).tolist(), strict=True))}). "
+            f"{dict(zip(mg.layout.labels, theta[i].round(4).tolist(), strict=True))}). "
             f"Are these draws of this model (with its data)?"
         )
-    return UnconstrainedDraws(theta, scores, logp, layout, fns.mg.layout.labels, fns)
+    return UnconstrainedDraws(theta, scores, logp, layout, mg.layout.labels, model)

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import xarray as xr
 
 from pymc_fisher.errors import NonFiniteLogDensityError
-from pymc_fisher.laplace.graphs import LaplaceFunctions
+from pymc_fisher.laplace.graphs import laplace_functions
 from pymc_fisher.laplace.mode import ModeNotFoundError, find_mode
 from pymc_fisher.linalg import is_positive_definite
 from pymc_fisher.stein.whitening import covariance_information, score_information
@@ -80,9 +80,10 @@ def _given_matrix(value: np.ndarray | xr.DataArray, labels: Sequence[str]) -> np
 
 
 def _information_at_mode(
-    theta: np.ndarray, logp: np.ndarray, fns: LaplaceFunctions
+    theta: np.ndarray, logp: np.ndarray, model: Any
 ) -> tuple[np.ndarray | None, str]:
     """``−∇² log p̃`` at the mode, or ``None`` and the reason it is not usable."""
+    fns = laplace_functions(model, jacobian=True, curvature="observed")
     start = theta[int(np.argmax(logp))]
     try:
         mode = find_mode(fns.logp_grad, fns.curvature, start, labels=fns.mg.layout.labels)
@@ -99,7 +100,8 @@ def resolve_metric(
     theta: np.ndarray,
     scores: np.ndarray,
     logp: np.ndarray,
-    fns: LaplaceFunctions,
+    labels: Sequence[str],
+    model: Any,
 ) -> ResolvedMetric:
     """Turn the ``preconditioner`` option into a positive-definite matrix ``Γ``.
 
@@ -111,7 +113,6 @@ def resolve_metric(
         A given matrix, or the draws' ``"scores"``/``"covariance"`` matrix, that is not
         positive definite (too few distinct draws for ``d``), when it is factored.
     """
-    labels = fns.mg.layout.labels
     d = len(labels)
     if not isinstance(preconditioner, str):
         return ResolvedMetric(_given_matrix(preconditioner, labels), "given matrix")
@@ -120,7 +121,7 @@ def resolve_metric(
     if preconditioner == "covariance":
         return ResolvedMetric(covariance_information(theta), "inverse sample covariance")
     if preconditioner == "information":
-        matrix, why = _information_at_mode(theta, logp, fns)
+        matrix, why = _information_at_mode(theta, logp, model)
         if matrix is not None:
             return ResolvedMetric(matrix, why)
         warnings.warn(

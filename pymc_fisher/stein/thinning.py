@@ -91,7 +91,9 @@ def stein_thin(
     if int(n) < 1:
         raise ValueError(f"n={n} must be a positive number of points.")
     draws = unconstrained_draws(model, idata, max_draws=max_draws, who="stein_thin")
-    metric = resolve_metric(preconditioner, draws.theta, draws.scores, draws.logp, draws.functions)
+    metric = resolve_metric(
+        preconditioner, draws.theta, draws.scores, draws.logp, draws.labels, draws.model
+    )
     white = whiten(draws.theta, draws.scores, metric.matrix)
     rows, path = greedy_thin(white.points, white.scores, int(n), c=c, beta=beta)
 

@@ -13,7 +13,8 @@ import pytest
 
 import pymc_fisher as pmf
 from pymc_fisher.errors import NotSemiSeparableError
-from pymc_fisher.fisher.structure import information_dependencies, semi_separable_structure
+from pymc_fisher.fisher.dependencies import information_dependencies
+from pymc_fisher.fisher.structure import semi_separable_structure
 from pymc_fisher.samplers.core.options import SolverOptions
 from pymc_fisher.samplers.core.types import BlockSplit
 from pymc_fisher.samplers.drivers.model import compile_model

@@ -7,7 +7,6 @@ sampler statistics.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
@@ -23,7 +22,6 @@ from pymc.step_methods.compound import Competence, StepMethodState
 from pymc.step_methods.state import dataclass_state
 from pymc.util import get_value_vars_from_user_vars
 from pytensor.tensor.variable import TensorVariable
-from threadpoolctl import threadpool_limits
 
 from pymc_fisher.errors import (
     DiscreteVariableError,
@@ -40,30 +38,13 @@ from pymc_fisher.samplers.core.kernel import Kernel
 from pymc_fisher.samplers.core.options import AdaptationOptions, SolverOptions
 from pymc_fisher.samplers.core.types import BlockSplit, NutsInfo, PositionPoint
 from pymc_fisher.samplers.drivers.model import compile_model
+from pymc_fisher.samplers.drivers.runner import single_threaded_blas_in_worker
 from pymc_fisher.samplers.drivers.select import make_kernel
 from pymc_fisher.samplers.metric.operations import direct_metric, softabs_metric
 from pymc_fisher.samplers.transitions.iteration import chain_init, chain_step
 from pymc_fisher.validation import CONTINUOUS_DTYPES, check_continuous, discrete_variables
 
 __all__ = ["RMHMC"]
-
-
-_BLAS_LIMITED = False
-
-
-def _single_threaded_blas_in_worker() -> None:
-    """In a ``pm.sample`` worker process, let BLAS use one thread (once per process).
-
-    The kernel makes many tiny BLAS calls. PyMC limits BLAS threads per worker only for the
-    spawn/forkserver start methods (pymc#7354); with fork (Linux's default) every worker keeps
-    a full thread pool and, measured on German credit with ``cores=2``, the pools' spinning made
-    a transition 47x slower (255 ms against 5.5 ms). The main process is left alone.
-    """
-    global _BLAS_LIMITED
-    if _BLAS_LIMITED or multiprocessing.parent_process() is None:
-        return
-    threadpool_limits(limits=1, user_api="blas")
-    _BLAS_LIMITED = True
 
 
 # Logged once per chain and kind, at the first divergence after tuning: PyMC's own summary
@@ -322,7 +303,7 @@ semi_separable_structure`: the funnel, centred Gaussian hierarchies); no fixed p
             raise NotSemiSeparableError(
                 f"The Fisher metric of variables {names} is not semi-separable: no split into "
                 "blocks A and B has G_AB = 0 with G_AA depending on B only and G_BB on A only "
-                "(pymc_fisher.fisher.structure.information_dependencies shows which block "
+                "(pymc_fisher.fisher.dependencies.information_dependencies shows which block "
                 "depends on what). Use integrator='implicit' (or 'auto')."
             )
         return structure
@@ -427,7 +408,7 @@ semi_separable_structure`: the funnel, centred Gaussian hierarchies); no fixed p
         self.reset_tuning()
         self._tune_draws = int(tune)
         self._settings = self.chain_settings(tune, draws)
-        _single_threaded_blas_in_worker()
+        single_threaded_blas_in_worker()
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__ | {"_kernel_cache": None, "_chain": None}
